@@ -1,0 +1,42 @@
+# ctk_bpf_object(NAME SOURCE): compiles a libbpf CO-RE program and generates
+# its skeleton header NAME.skel.h (struct NAME) with `bpftool gen skeleton`.
+#
+# vmlinux.h comes from CTK_VMLINUX_H when set, else it is dumped from the
+# running kernel's /sys/kernel/btf/vmlinux at build time.
+# Every skeleton is reachable through the ctk_bpf_skeletons interface target.
+
+find_program(CTK_CLANG NAMES clang clang-14 REQUIRED)
+find_program(CTK_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
+
+set(CTK_BPF_OUT_DIR ${CMAKE_BINARY_DIR}/bpf)
+set(CTK_VMLINUX_DIR ${CTK_BPF_OUT_DIR}/vmlinux)
+file(MAKE_DIRECTORY ${CTK_VMLINUX_DIR})
+
+if(CTK_VMLINUX_H)
+  add_custom_command(OUTPUT ${CTK_VMLINUX_DIR}/vmlinux.h
+    COMMAND ${CMAKE_COMMAND} -E copy ${CTK_VMLINUX_H} ${CTK_VMLINUX_DIR}/vmlinux.h
+    DEPENDS ${CTK_VMLINUX_H}
+    COMMENT "Using vmlinux.h from ${CTK_VMLINUX_H}")
+else()
+  add_custom_command(OUTPUT ${CTK_VMLINUX_DIR}/vmlinux.h
+    COMMAND sh -c "${CTK_BPFTOOL} btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h.tmp && mv vmlinux.h.tmp vmlinux.h"
+    WORKING_DIRECTORY ${CTK_VMLINUX_DIR}
+    COMMENT "Dumping vmlinux.h from /sys/kernel/btf/vmlinux")
+endif()
+
+function(ctk_bpf_object name source)
+  get_filename_component(src ${source} ABSOLUTE)
+  set(obj ${CTK_BPF_OUT_DIR}/${name}.bpf.o)
+  set(skel ${CTK_BPF_OUT_DIR}/${name}.skel.h)
+  add_custom_command(OUTPUT ${obj}
+    COMMAND ${CTK_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
+            -I${CTK_VMLINUX_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${obj}
+    DEPENDS ${src} ${CTK_VMLINUX_DIR}/vmlinux.h
+    IMPLICIT_DEPENDS C ${src}
+    COMMENT "BPF ${name}.bpf.c")
+  add_custom_command(OUTPUT ${skel}
+    COMMAND sh -c "${CTK_BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}.tmp && mv ${skel}.tmp ${skel}"
+    DEPENDS ${obj}
+    COMMENT "BPF skeleton ${name}.skel.h")
+  set_property(GLOBAL APPEND PROPERTY CTK_BPF_SKELETONS ${skel})
+endfunction()
