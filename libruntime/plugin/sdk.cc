@@ -104,7 +104,7 @@ Result<std::optional<long long>> Call::get_int(std::string_view name) const {
     return std::optional<long long>{};
   long long n = 0;
   if (!parse_int(*v, n))
-    return fail(Errc::invalid_argument,
+    return ::ctk::rt::fail(Errc::invalid_argument,
                 "invalid value \"" + *v + "\" for --" + std::string(name) + ": not an integer");
   return std::optional<long long>{n};
 }

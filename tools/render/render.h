@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,12 @@ struct RenderOptions {
   int64_t now = 0;       // unix seconds for "3s ago"; 0 = time(nullptr)
 };
 
+// Thrown by Renderer::record() when a template fails on a record. The host
+// catches it where plugins call in, so it never crosses the plugin ABI.
+struct RenderError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class Renderer {
 public:
   virtual ~Renderer() = default;
@@ -50,11 +57,15 @@ public:
   virtual void flush() = 0;
   // End of output. Tables print here; JSON closes its array.
   virtual void finish() = 0;
+  // Set once rendering failed on a record (a template naming a field the
+  // record lacks: "template: 1:3: unknown field \"Pidd\""). record() throws
+  // RenderError at that moment; later records are ignored and nothing more
+  // is printed. (Additive to the first contract.)
+  virtual const ctk::rt::Error *error() const { return nullptr; }
 };
 
-ctk::rt::Result<std::unique_ptr<Renderer>> make_renderer(const RenderOptions &opt,
-                                                         std::vector<ColumnSpec> columns,
-                                                         std::ostream &out);
+ctk::rt::Result<std::unique_ptr<Renderer>>
+make_renderer(const RenderOptions &opt, std::vector<ColumnSpec> columns, std::ostream &out);
 
 // One table cell: human units by column type (bytes "96MiB", durations "3s",
 // timestamps "3 seconds ago", IDs 12 chars, lists joined by ",", objects as
@@ -65,8 +76,8 @@ std::string format_cell(const Json &value, const ColumnSpec &col, bool no_trunc,
 const Json *lookup(const Json &rec, std::string_view dotted_key);
 
 // Human units, exposed for tests and plugins' help text.
-std::string human_bytes(double bytes);    // 1536 -> "1.5KiB", 100663296 -> "96MiB"
-std::string human_duration(double secs);  // 3 -> "3s", 150 -> "2m30s"? see implementation
+std::string human_bytes(double bytes);            // 1536 -> "1.5KiB", 100663296 -> "96MiB"
+std::string human_duration(double secs);          // 3 -> "3s", 150 -> "2m30s", 3900 -> "1h5m"
 std::string human_ago(int64_t then, int64_t now); // "3 seconds ago", "2 hours ago"
 
 } // namespace ctk::tools

@@ -32,9 +32,12 @@ public:
   // simply lacks an optional key present in `known_keys` (see below).
   ctk::rt::Result<std::string> execute(const nlohmann::ordered_json &data) const;
 
-  // The header row of a table template: every field reference `.A.B` is
-  // replaced by header_of({"A","B"}), every other action by "".
-  std::string header(const std::function<std::string(const std::vector<std::string> &)> &header_of) const;
+  // The header row of a table template: every action is replaced by
+  // header_of() of its first field reference (`{{.A.B}}` and
+  // `{{printf "%d" .A.B}}` both give header_of({"A","B"})), or by "" when it
+  // has none; text (the tabs) is kept.
+  std::string
+  header(const std::function<std::string(const std::vector<std::string> &)> &header_of) const;
 
   bool is_table() const { return table_; }
   // Keys that may legitimately be absent in a record (declared columns):

@@ -76,6 +76,11 @@ struct Options {
   bool ask_daemons = true;        // query API sockets that answer
   bool detect_from_daemons = true; // read roots from running daemons' command lines
   bool apply_environment = true;  // DOCKER_HOST, CONTAINERD_ADDRESS, CONTAINERS_STORAGE_CONF...
+  // When set, daemons are looked for in these processes (comm and cmdline
+  // filled, e.g. by a proc::scan the caller did anyway) instead of reading
+  // /proc/*/comm again: saves a /proc walk on hosts with many processes.
+  // Only read during Resolver::open().
+  const std::vector<proc::Process> *processes = nullptr;
 };
 
 // A parsed container target.

@@ -1,0 +1,67 @@
+// Command-line parsing: global options before the command, then the
+// command's own options and positionals, built from its descriptor.
+//
+//   GlobalOptions g = parse_global(argc, argv);       // --root DIR ... COMMAND ARGS...
+//   ParsedCommand p = parse_command(*desc, words);    // options in order, positionals
+//
+// Both throw UsageError; tools/app.cc catches it once, prints
+// "ctk: <cmd>: <cause>" and "See 'ctk help <cmd>'." and exits 125, docker's
+// status for a usage error.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctk/runtime/plugin_abi.h"
+
+namespace ctk::tools {
+
+constexpr int kUsageExit = 125;
+
+class UsageError : public std::runtime_error {
+public:
+  UsageError(std::string command, const std::string &msg)
+      : std::runtime_error(msg), command_(std::move(command)) {}
+  const std::string &command() const { return command_; }
+
+private:
+  std::string command_; // "" for the global options
+};
+
+struct GlobalOptions {
+  std::string root = "/var/lib/ctk";
+  std::string run_root = "/run/ctk";
+  int log_level = CTK_LOG_WARN;
+  bool help = false;
+  bool version = false;
+  std::vector<std::string> words; // the command and everything after it
+};
+
+GlobalOptions parse_global(int argc, const char *const *argv);
+
+// "error", "warn", "info", "debug"; -1 when unknown.
+int parse_log_level(const std::string &s);
+
+struct ParsedCommand {
+  // (long name, value) in command-line order, then defaults of options not
+  // given. Flags have "true"; an OPTIONAL_VALUE option given bare has "".
+  std::vector<std::pair<std::string, std::string>> options;
+  std::vector<std::string> args;
+  bool help = false;
+};
+
+// `words` are the arguments after the command name.
+ParsedCommand parse_command(const ctk_command_v1 &cmd, const std::vector<std::string> &words);
+
+// For CTK_CMD_STOP_AT_POSITIONAL: the index of the first positional in
+// `words` (words.size() when none). A "--" at that point is the index of the
+// "--" itself.
+size_t first_positional(const ctk_command_v1 &cmd, const std::vector<std::string> &words);
+
+// Whether the host adds --format (and --no-trunc, with an ID column).
+bool renders_output(const ctk_command_v1 &cmd);
+bool has_id_column(const ctk_command_v1 &cmd);
+
+} // namespace ctk::tools
