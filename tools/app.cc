@@ -45,6 +45,11 @@ std::vector<ColumnSpec> columns_of(const ctk_command_v1 &cmd) {
 
 } // namespace
 
+void App::debug(const std::string &msg) const {
+  if (globals_.log_level >= CTK_LOG_DEBUG)
+    print_err(fmt::format("ctk: debug: {}\n", msg));
+}
+
 App::App() : euid_(geteuid()), out_(&out_buf_) {}
 
 std::vector<std::string> App::builtin_names() const {
@@ -63,15 +68,20 @@ PluginDirScan &App::scan() {
 void App::rebuild_index() {
   all_ = load_all(scan(), euid_, builtin_names());
   index_ = PluginIndex::from(*all_, scan(), euid_);
+  debug(fmt::format("plugin index rebuilt: {} plugin files", scan().files.size()));
   // A cache only: a read-only or missing run root just means no cache.
-  if (rt::make_dirs(globals_.run_root, 0755))
-    (void)index_->save(globals_.run_root + "/" + kIndexFile);
+  std::string path = globals_.run_root + "/" + kIndexFile;
+  auto saved = rt::make_dirs(globals_.run_root, 0755).and_then([&] { return index_->save(path); });
+  if (!saved)
+    debug(fmt::format("plugin index not cached: {}", saved.error().message()));
 }
 
 const PluginIndex &App::index() {
   if (!index_) {
     index_ = PluginIndex::load(globals_.run_root + "/" + kIndexFile, scan(), euid_);
-    if (!index_)
+    if (index_)
+      debug("plugin index read from " + globals_.run_root + "/" + kIndexFile);
+    else
       rebuild_index();
   }
   return *index_;
@@ -119,6 +129,7 @@ const ctk_command_v1 *App::descriptor(const std::string &name) {
   auto file = std::find_if(scan().files.begin(), scan().files.end(),
                            [&](const FileStamp &f) { return f.path == ic->plugin; });
   if (file != scan().files.end()) {
+    debug(fmt::format("loading {} for \"{}\"", file->path, name));
     Plugin p = open_plugin(*file, euid_, scan().dirs);
     if (p.loaded) {
       for (size_t i = 0; i < p.desc->n_commands; i++) {
@@ -131,6 +142,7 @@ const ctk_command_v1 *App::descriptor(const std::string &name) {
     }
   }
   // The file changed between the index and now: trust nothing, load all.
+  debug(fmt::format("the index's plugin for \"{}\" is gone or refused; loading all", name));
   rebuild_index();
   return all_->find(name);
 }
@@ -256,7 +268,7 @@ int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
   call.log_level = globals_.log_level;
   call.stdout_is_tty = tty ? 1 : 0;
 
-  Interrupts::install();
+  interrupts::install();
   int status = 0;
   if (builtin) {
     rt::plugin::Call c(&call);

@@ -50,6 +50,7 @@ private:
   PluginDirScan &scan();
   void rebuild_index();
   std::vector<std::string> builtin_names() const;
+  void debug(const std::string &msg) const; // --log-level debug
 
   GlobalOptions globals_;
   uid_t euid_;

@@ -214,8 +214,7 @@ namespace {
 // The Boost description of a command's options. After attach_optional_values
 // every value is attached or in the next word, so an optional value is just a
 // value here; store() then refuses a second occurrence of a non-MULTI option.
-po::options_description describe(const ctk_command_v1 &cmd) {
-  po::options_description desc;
+void describe(const ctk_command_v1 &cmd, po::options_description &desc) {
   for (size_t i = 0; i < cmd.n_options; i++) {
     const auto &o = cmd.options[i];
     std::string spec = o.long_name;
@@ -237,7 +236,6 @@ po::options_description describe(const ctk_command_v1 &cmd) {
       desc.add_options()(h.name, po::value<std::string>());
   }
   desc.add_options()(kArgs, po::value<std::vector<std::string>>());
-  return desc;
 }
 
 void add_defaults(const ctk_command_v1 &cmd, ParsedCommand &out) {
@@ -292,13 +290,13 @@ ParsedCommand parse_command(const ctk_command_v1 &cmd, const std::vector<std::st
   po::positional_options_description pos;
   pos.add(kArgs, -1);
 
+  // `parsed` points into the description: it must outlive store().
+  po::options_description desc;
+  describe(cmd, desc);
   ParsedCommand out;
   try {
-    auto parsed = po::command_line_parser(to_parse)
-                      .options(describe(cmd))
-                      .positional(pos)
-                      .style(kStyle)
-                      .run();
+    auto parsed =
+        po::command_line_parser(to_parse).options(desc).positional(pos).style(kStyle).run();
     po::variables_map vm;
     po::store(parsed, vm);
     // The parsed options, not the variables_map, keep the command-line order

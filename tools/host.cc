@@ -144,11 +144,11 @@ void Host::log(int level, const char *msg) {
 }
 
 bool Host::interrupted() {
-  return Interrupts::raised();
+  return interrupts::raised();
 }
 
 int Host::interrupt_fd() {
-  return Interrupts::fd();
+  return interrupts::fd();
 }
 
 void Host::write_raw(const char *data, size_t n) {
@@ -161,7 +161,7 @@ void Host::check_output() {
   // The reader of our stdout went away: tell the command to stop, as if the
   // user had pressed ^C, but without a word on stderr.
   if (buf_.broken())
-    Interrupts::raise_quietly();
+    interrupts::raise_quietly();
 }
 
 void Host::finish() {

@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-namespace ctk::tools::Interrupts {
+namespace ctk::tools::interrupts {
 
 namespace {
 
@@ -57,4 +57,4 @@ void raise_quietly() {
     notify();
 }
 
-} // namespace ctk::tools::Interrupts
+} // namespace ctk::tools::interrupts

@@ -1,15 +1,15 @@
 // SIGINT/SIGTERM handling for running commands.
 //
-//   Interrupts::install();                  // once, before running a command
-//   poll({Interrupts::fd(), POLLIN}, ...);  // readable once a signal arrived
-//   if (Interrupts::raised()) clean_up();
+//   interrupts::install();                  // once, before running a command
+//   poll({interrupts::fd(), POLLIN}, ...);  // readable once a signal arrived
+//   if (interrupts::raised()) clean_up();
 //
 // The first signal only sets a flag and makes fd() readable, so the command
 // can clean up (remove its veth, detach its BPF programs) and return. A
 // second signal ends the process at once: the user insisted.
 #pragma once
 
-namespace ctk::tools::Interrupts {
+namespace ctk::tools::interrupts {
 
 void install();
 bool raised();
@@ -17,4 +17,4 @@ int fd(); // an eventfd; -1 before install()
 // Marks the command as interrupted without a signal (stdout closed).
 void raise_quietly();
 
-} // namespace ctk::tools::Interrupts
+} // namespace ctk::tools::interrupts

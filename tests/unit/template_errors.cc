@@ -98,6 +98,9 @@ TEST(TemplateErrors, NonFunctionsCannotTakeArguments) {
   EXPECT_EQ(parse_error("{{.A | .B}}"),
             "template: 1:8: non executable command in pipeline stage 2");
   EXPECT_EQ(parse_error("{{nil}}"), "template: 1:3: nil is not a command");
+  // A literal that is not UTF-8 is still named without failing.
+  EXPECT_EQ(parse_error("{{\"\xff\" 1}}"),
+            "template: 1:7: can't give argument to non-function \"\xef\xbf\xbd\"");
 }
 
 TEST(TemplateErrors, FunctionArgumentsAtRuntime) {
@@ -149,11 +152,13 @@ namespace {
 // or fail with a positioned message, and never crash or hang.
 TEST(TemplateHostile, RandomTemplatesNeverCrash) {
   static const char *const pieces[] = {
-      "{{", "}}", "{{- ", " -}}", ".", ".State", ".Names", ".Pid", "$", "$x", ":=", "=", "|",
-      "(", ")", "\"s\"", "`r`", "'c'", "\"", "`", "range", "if", "with", "end", "else",
-      "break", " ", "\n", "/*", "*/", "printf", "\"%5.2f %q %x %[3]d %*d\"", "1", "-2.5", "index",
-      "json", "len", "eq", "and", "or", "not", "join", "split", "slice", ",", "nil", "true", "\\t",
-      "\xff", "}", "{"};
+      "{{",   "}}",    "{{- ",  " -}}",    ".",     ".State", ".Names", ".Pid",
+      "$",    "$x",    ":=",    "=",       "|",     "(",      ")",      "\"s\"",
+      "`r`",  "'c'",   "\"",    "`",       "range", "if",     "with",   "end",
+      "else", "break", " ",     "\n",      "/*",    "*/",     "printf", "\"%5.2f %q %x %[3]d %*d\"",
+      "1",    "-2.5",  "index", "json",    "len",   "eq",     "and",    "or",
+      "not",  "join",  "split", "slice",   ",",     "nil",    "true",   "\\t",
+      "\xff", "}",     "{",     "\"\xff\""};
   constexpr size_t n = sizeof(pieces) / sizeof(pieces[0]);
   uint64_t seed = 0x9e3779b97f4a7c15ULL;
   auto rnd = [&] {

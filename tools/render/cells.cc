@@ -49,7 +49,7 @@ bool parse_rfc3339(const std::string &s, int64_t &out) {
     int oh, om;
     if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2)
       return false;
-    offset = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    offset = (s[i] == '-' ? -1 : 1) * (oh * 3600LL + om * 60LL);
     i += 6;
   } else {
     return false;
@@ -157,11 +157,11 @@ std::string human_ago(int64_t then, int64_t now) {
     return "About an hour ago";
   if (hours < 48)
     return n(hours, "hours");
-  if (hours < 24 * 7 * 2)
+  if (hours < 24LL * 7 * 2)
     return n(hours / 24, "days");
-  if (hours < 24 * 30 * 2)
+  if (hours < 24LL * 30 * 2)
     return n(hours / 24 / 7, "weeks");
-  if (hours < 24 * 365 * 2)
+  if (hours < 24LL * 365 * 2)
     return n(hours / 24 / 30, "months");
   return n(d / 3600 / 24 / 365, "years");
 }

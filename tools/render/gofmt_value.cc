@@ -128,7 +128,7 @@ void append_value(std::string &out, const Json &v) {
     return;
   }
   default:
-    out += v.dump();
+    out += v.dump(-1, ' ', false, Json::error_handler_t::replace);
     return;
   }
 }

@@ -1,7 +1,9 @@
 // A Go text/template subset, enough for what users type with docker:
 // {{.A.B}}, {{json .X}}, {{index .M "key"}}, {{range .L}}...{{end}},
 // {{range $k, $v := .M}}...{{end}}, {{if}}/{{else}}/{{end}}, eq/ne, printf,
-// join, lower/upper, {{println}}, and a leading "table" directive.
+// join, lower/upper, {{println}}, and a leading "table" directive. Also:
+// {{with}}, {{else if}}, {{break}}/{{continue}}, and/or/not, lt/le/gt/ge,
+// len, slice, print, split, title, pad, truncate, trim markers, comments.
 //
 //   auto t = Template::parse("table {{.ID}}\t{{.Names}}");
 //   if (!t) error(t.error().message());   // "template: 1:14: unknown function \"foo\""

@@ -100,7 +100,7 @@ private:
     // the element, as in Go. Returns false when the loop must stop.
     Result<Flow> r = Flow::Normal;
     size_t count = 0;
-    auto one = [&](Val key, Val elem) -> bool {
+    auto one = [&](Val key, const Val &elem) -> bool {
       ++count;
       if (decl.size() == 1)
         vars_[mark].val = elem;

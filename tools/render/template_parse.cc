@@ -342,7 +342,7 @@ private:
       s = "(...)";
       break;
     case ArgKind::Literal:
-      return a.literal.dump();
+      return a.literal.dump(-1, ' ', false, Json::error_handler_t::replace);
     default:
       break;
     }
