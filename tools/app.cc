@@ -280,7 +280,7 @@ int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
   } else {
     status = cmd.run(&call);
   }
-  host.finish();
+  host.finish(status != 0);
   if (host.render_failed() && status == 0)
     status = 1;
   return status;

@@ -112,6 +112,7 @@ void Host::end_record() {
         fmt::format("{}: dropped a malformed record: {}", cfg_.command, builder_.error()).c_str());
     return;
   }
+  records_++;
   // A record emitted by an INTERACTIVE/NO_OUTPUT command has nowhere to go.
   guard_render([&] { renderer_->record(std::move(*rec)); });
 }
@@ -164,8 +165,9 @@ void Host::check_output() {
     interrupts::raise_quietly();
 }
 
-void Host::finish() {
-  guard_render([&] { renderer_->finish(); });
+void Host::finish(bool command_failed) {
+  if (!command_failed || records_ > 0)
+    guard_render([&] { renderer_->finish(); });
   progress_.finish();
   out_.flush();
   check_output();

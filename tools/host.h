@@ -33,7 +33,9 @@ public:
 
   const ctk_host_v1 *table() const { return &table_; }
   // Ends the output: the renderer's finish, the bar, stdout's buffer.
-  void finish();
+  // Ends the output. A command that failed before emitting anything prints
+  // nothing on stdout (no empty table header, no "[]"): only its error.
+  void finish(bool command_failed = false);
   // The renderer failed on some record (a template naming a missing field).
   bool render_failed() const { return render_failed_; }
 
@@ -62,6 +64,7 @@ private:
   RecordBuilder builder_;
   ctk_host_v1 table_{};
   bool render_failed_ = false;
+  size_t records_ = 0;
 };
 
 } // namespace ctk::tools
