@@ -166,6 +166,34 @@ Result<void> Resolver::load() {
     add(std::move(c));
   found.containers.clear();
 
+  // Containers no runtime state names (state unreadable or in a root we do
+  // not know) but whose cgroups say whose they are. Only from a process list
+  // the caller already has: scanning /proc here would cost every command.
+  if (opt_.processes) {
+    for (const auto &p : *opt_.processes) {
+      for (const auto &e : p.cgroups) {
+        auto m = match_cgroup_path(e.path);
+        if (!m || m->id.size() < 64)
+          continue;
+        auto it = by_id_.find(m->id);
+        if (it != by_id_.end()) {
+          break;
+        }
+        // The list is in PID order: the first process seen is the oldest
+        // one, the container's init unless PIDs wrapped.
+        Container c;
+        c.runtime = m->runtime;
+        c.id = m->id;
+        c.status = "running";
+        c.pid = p.pid;
+        c.cgroup_path = e.path;
+        c.source = "cgroup:" + e.path;
+        add(std::move(c));
+        break;
+      }
+    }
+  }
+
   // dockerd down: running docker containers known only from containerd or
   // runc state have no name; find their data root from the container itself
   // (chain documented in daemon_roots.cc) and read it.

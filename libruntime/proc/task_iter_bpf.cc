@@ -154,23 +154,35 @@ Result<std::vector<Process>> scan_bpf(const ScanOptions &opt, const BpfScanOptio
   }
 
   auto t2 = std::chrono::steady_clock::now();
-  std::vector<Process> procs;
+  std::vector<std::vector<Process>> parts;
+  size_t total = 1;
   for (const auto &s : out) {
     auto part =
         decode_pidmap_stream(std::string_view(s.buf.get(), s.len), hier, sysconf(_SC_CLK_TCK));
     if (!part)
       return tl::unexpected(part.error());
-    if (procs.empty()) {
-      procs = std::move(*part);
-    } else {
-      // Each shard comes in PID order; keep the whole in PID order too.
-      size_t mid = procs.size();
-      procs.insert(procs.end(), std::make_move_iterator(part->begin()),
-                   std::make_move_iterator(part->end()));
-      std::inplace_merge(procs.begin(), procs.begin() + static_cast<std::ptrdiff_t>(mid),
-                         procs.end(),
+    total += part->size();
+    parts.push_back(std::move(*part));
+  }
+  std::vector<Process> procs;
+  procs.reserve(total);
+  // The kernel's task iterator does not visit PID 1 here (6.18; a plain
+  // iter/task program shows the same), so read that one the /proc way.
+  bool has_init = false;
+  for (const auto &part : parts)
+    has_init = has_init || (!part.empty() && part.front().pid == 1);
+  if (!has_init) {
+    if (auto init = read_process(1, opt))
+      procs.push_back(std::move(*init));
+  }
+  // Each shard comes in PID order; keep the whole in PID order too.
+  for (auto &part : parts) {
+    const auto mid = static_cast<std::ptrdiff_t>(procs.size());
+    procs.insert(procs.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    if (mid > 0)
+      std::inplace_merge(procs.begin(), procs.begin() + mid, procs.end(),
                          [](const Process &a, const Process &b) { return a.pid < b.pid; });
-    }
   }
   if (stats)
     stats->decode_ms = ms_since(t2);

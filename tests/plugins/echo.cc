@@ -6,6 +6,8 @@
 //   stream [--count N]      a streaming command (N = 0: until interrupted)
 //   exit3                   fails with status 3
 //   progress                reports progress
+#include <chrono>
+#include <thread>
 #include <string>
 
 #include "ctk/runtime/plugin.h"
@@ -138,9 +140,17 @@ int run_stream(Call &call) {
   if (!count)
     return call.fail(count.error());
   long long n = count->value_or(3);
+  // "Until interrupted" is bounded all the same (about 60 s), so a broken
+  // interrupt path fails its test instead of leaving a runaway process.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (long long i = 0; (n == 0 || i < n) && !call.interrupted(); i++) {
     call.record().field("Seq", i).field("Value", i * i);
     call.flush();
+    if (n == 0) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return call.fail("stream: not interrupted within 60 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   return 0;
 }

@@ -45,16 +45,22 @@ TEST(PidmapBpfScan, AgreesWithProcScanOnLiveHost) {
   proc::ScanOptions opt;
   opt.fields = proc::kAll;
   opt.include_kernel_threads = true;
+  // /proc before and after the BPF scan: a process whose cgroup or argv
+  // changed meanwhile (a runtime moving a new child) is left out.
+  auto walk = proc::scan(opt);
+  ASSERT_TRUE(walk.has_value()) << walk.error().message();
   auto bpf = proc::scan_bpf(opt);
   CTK_REQUIRE(bpf.has_value(),
               "BPF task iterator unavailable: " + (bpf ? std::string() : bpf.error().message()));
-  auto walk = proc::scan(opt);
-  ASSERT_TRUE(walk.has_value()) << walk.error().message();
+  auto again = proc::scan(opt);
+  ASSERT_TRUE(again.has_value()) << again.error().message();
   ASSERT_GT(bpf->size(), 10u);
 
-  std::map<pid_t, const proc::Process *> by_pid;
+  std::map<pid_t, const proc::Process *> by_pid, after;
   for (const auto &p : *walk)
     by_pid[p.pid] = &p;
+  for (const auto &p : *again)
+    after[p.pid] = &p;
 
   size_t compared = 0;
   std::set<pid_t> seen;
@@ -67,6 +73,10 @@ TEST(PidmapBpfScan, AgreesWithProcScanOnLiveHost) {
     const proc::Process &w = *it->second;
     if (w.state == 'Z' || w.partial || b.partial)
       continue; // exiting, or argv over the 4 KiB cap
+    auto later = after.find(b.pid);
+    if (later == after.end() || later->second->start_time != w.start_time ||
+        show(later->second->cgroups) != show(w.cgroups) || later->second->cmdline != w.cmdline)
+      continue; // changed while we looked
     compared++;
     SCOPED_TRACE("pid " + std::to_string(b.pid) + " (" + w.comm + ")");
     EXPECT_EQ(b.ppid, w.ppid);
@@ -92,6 +102,19 @@ TEST(PidmapBpfScan, AgreesWithProcScanOnLiveHost) {
   }
   // Most of the host is stable across two scans a few ms apart.
   EXPECT_GT(compared, bpf->size() * 8 / 10) << "compared " << compared << " of " << bpf->size();
+  // And nothing that lived through both scans is missing from the BPF one
+  // (the kernel iterator skips PID 1; the loader must fill it in).
+  EXPECT_TRUE(seen.count(1)) << "pid 1 missing from the BPF scan";
+  std::map<pid_t, uint64_t> before;
+  for (const auto &p : *walk)
+    before[p.pid] = p.start_time;
+  for (const auto &p : *again) {
+    auto it = before.find(p.pid);
+    if (it != before.end() && it->second == p.start_time && p.state != 'Z') {
+      EXPECT_TRUE(seen.count(p.pid))
+          << "pid " << p.pid << " (" << p.comm << ") missing from the BPF scan";
+    }
+  }
 }
 
 TEST(PidmapBpfScan, KernelThreadsOnlyWhenAsked) {
