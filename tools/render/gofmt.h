@@ -5,6 +5,7 @@
 // map[string]interface {} and arrays []interface {}.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,5 +32,8 @@ std::string type_name(const Json &v);
 std::string format_g(double f, int prec);
 // Number of UTF-8 code points (Go counts widths in runes).
 size_t rune_count(std::string_view s);
+
+// Appends code point `cp` as UTF-8; invalid ones become U+FFFD, as Go does.
+void append_utf8(std::string &out, uint32_t cp);
 
 } // namespace ctk::tools::gofmt

@@ -53,25 +53,6 @@ void pad(std::string &out, std::string_view body, const Spec &s, bool numeric) {
   }
 }
 
-void append_rune(std::string &out, uint32_t cp) {
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 std::string fmt_integer(const Json &v, const Spec &s) {
   bool neg = false;
@@ -85,12 +66,12 @@ std::string fmt_integer(const Json &v, const Spec &s) {
   }
   if (s.verb == 'c') {
     std::string r;
-    append_rune(r, static_cast<uint32_t>(mag));
+    append_utf8(r, static_cast<uint32_t>(mag));
     return r;
   }
   if (s.verb == 'q') {
     std::string r;
-    append_rune(r, static_cast<uint32_t>(mag));
+    append_utf8(r, static_cast<uint32_t>(mag));
     std::string q = quote(r);
     return "'" + q.substr(1, q.size() - 2) + "'";
   }
@@ -315,6 +296,26 @@ void print_arg(std::string &out, const Json *arg, const Spec &s) {
 }
 
 } // namespace
+
+void append_utf8(std::string &out, uint32_t cp) {
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    cp = 0xFFFD;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
 std::string sprintf(std::string_view f, const std::vector<const Json *> &args) {
   std::string out;
   size_t argi = 0;

@@ -1,5 +1,7 @@
 #include "render/template_lex.h"
 
+#include "render/gofmt.h"
+
 #include <algorithm>
 
 namespace ctk::tools::tmpl {
@@ -29,25 +31,6 @@ int hex_value(char c) {
   return -1;
 }
 
-void append_utf8(std::string &out, uint32_t cp) {
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Go's strconv.Unquote for the body of an interpreted string or a char
 // constant. Returns false on a malformed escape.
@@ -107,7 +90,7 @@ bool unquote(std::string_view body, char quote, std::string &out) {
       if (c == 'x')
         out += static_cast<char>(v);
       else
-        append_utf8(out, v);
+        gofmt::append_utf8(out, v);
       break;
     }
     default:
