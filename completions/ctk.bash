@@ -13,7 +13,7 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="completion help pidmap plugins version"
+_ctk_commands="completion help history images import load pidmap plugins rmi save tag version"
 
 _ctk_group() {
     case "$1" in
@@ -34,6 +34,30 @@ _ctk_command() {
         poskinds="none..."
         stop=0
         ;;
+    "history")
+        opts="--format --no-trunc --help"
+        valopts="--format:none"
+        poskinds="image"
+        stop=0
+        ;;
+    "images")
+        opts="--format --no-trunc --help"
+        valopts="--format:none"
+        poskinds=""
+        stop=0
+        ;;
+    "import")
+        opts="--message -m --format --no-trunc --help"
+        valopts="--message:none -m:none --format:none"
+        poskinds="path none"
+        stop=0
+        ;;
+    "load")
+        opts="--input -i --platform --format --no-trunc --help"
+        valopts="--input:path -i:path --platform:none --format:none"
+        poskinds=""
+        stop=0
+        ;;
     "pidmap")
         opts="--host-pid --ns-pid --backend --format --no-trunc --help"
         valopts="--host-pid:pid --ns-pid:none --backend:none --format:none"
@@ -44,6 +68,24 @@ _ctk_command() {
         opts="--format --help"
         valopts="--format:none"
         poskinds=""
+        stop=0
+        ;;
+    "rmi")
+        opts="--force -f --format --help"
+        valopts="--format:none"
+        poskinds="image..."
+        stop=0
+        ;;
+    "save")
+        opts="--output -o --format --help"
+        valopts="--output:path -o:path --format:none"
+        poskinds="image..."
+        stop=0
+        ;;
+    "tag")
+        opts="--help"
+        valopts=""
+        poskinds="image none"
         stop=0
         ;;
     "version")

@@ -53,8 +53,15 @@ complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -l version -d 'Print versi
 # Commands and groups
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'completion' -d 'Print a shell completion script'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'help' -d 'Show help for ctk or one of its commands'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'history' -d 'Show the history of an image'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'images' -d 'List images'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'import' -d 'Create an image from a root filesystem tarball'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'load' -d 'Load images from an archive or OCI layout'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'pidmap' -d 'Map host PIDs to containers and in-container PIDs'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'plugins' -d 'List plugins, loaded and refused'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'rmi' -d 'Remove images'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'save' -d 'Save images to an archive'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'tag' -d 'Give an image another name'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'version' -d 'Show the ctk version'
 
 # completion
@@ -62,6 +69,31 @@ complete -c ctk -n '__ctk_using completion' -l help -d 'Print help'
 
 # help
 complete -c ctk -n '__ctk_using help' -l help -d 'Print help'
+
+# history
+complete -c ctk -n '__ctk_using history' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using history' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using history' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using history' -a '(__ctk_values image)'
+
+# images
+complete -c ctk -n '__ctk_using images' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using images' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using images' -l help -d 'Print help'
+
+# import
+complete -c ctk -n '__ctk_using import' -l message -s m -x -d 'Comment for the image\'s history'
+complete -c ctk -n '__ctk_using import' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using import' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using import' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using import' -F
+
+# load
+complete -c ctk -n '__ctk_using load' -l input -s i -r -F -d 'Archive (docker-archive, hybrid, OCI archive), OCI layout directory or oci:DIR; - or nothing reads stdin'
+complete -c ctk -n '__ctk_using load' -l platform -x -d 'Which image of a multi-platform index to load (default: the host\'s)'
+complete -c ctk -n '__ctk_using load' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using load' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using load' -l help -d 'Print help'
 
 # pidmap
 complete -c ctk -n '__ctk_using pidmap' -l host-pid -x -a '(__ctk_values pid)' -d 'Show host PID N: its container and its PID in each namespace'
@@ -75,6 +107,22 @@ complete -c ctk -n '__ctk_using pidmap' -a '(__ctk_values container)'
 # plugins
 complete -c ctk -n '__ctk_using plugins' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using plugins' -l help -d 'Print help'
+
+# rmi
+complete -c ctk -n '__ctk_using rmi' -l force -s f -d 'Remove an image with several names by ID, or one a container uses'
+complete -c ctk -n '__ctk_using rmi' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using rmi' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using rmi' -a '(__ctk_values image)'
+
+# save
+complete -c ctk -n '__ctk_using save' -l output -s o -r -F -d 'Write to FILE; oci-archive:FILE or oci:DIR choose the format (default: the hybrid docker-archive that docker, podman and skopeo load)'
+complete -c ctk -n '__ctk_using save' -l format -x -d 'Archive format, as podman save --format (a transport prefix on -o also chooses it)'
+complete -c ctk -n '__ctk_using save' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using save' -a '(__ctk_values image)'
+
+# tag
+complete -c ctk -n '__ctk_using tag' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using tag' -a '(__ctk_values image)'
 
 # version
 complete -c ctk -n '__ctk_using version' -l format -x -d 'Output format'

@@ -1,5 +1,7 @@
 #include "plugin_loader.h"
 
+#include "cli.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -113,7 +115,10 @@ std::optional<std::string> command_problem(const ctk_command_v1 &c) {
     if (null_or_empty(o.long_name))
       return fmt::format("command \"{}\" has an option without a long name", name);
     std::string l = o.long_name;
-    if (l == "help" || l == "format" || l == "no-trunc")
+    // --format and --no-trunc belong to the renderer; a command that renders
+    // nothing (save, load) may use --format for its own meaning, as docker's
+    // `save --format` does.
+    if (l == "help" || (renders_output(c) && (l == "format" || l == "no-trunc")))
       return fmt::format("command \"{}\" declares --{}, which the host provides", name, l);
     if (!longs.insert(l).second)
       return fmt::format("command \"{}\" declares --{} twice", name, l);

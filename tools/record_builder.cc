@@ -7,6 +7,9 @@ void RecordBuilder::begin_record() {
     misuse("begin_record inside a record");
   in_record_ = true;
   root_ = Json::object();
+  // A command's records have one shape: room for as many fields as the last
+  // one had saves the object's vector from regrowing field by field.
+  root_.get_ref<Json::object_t &>().reserve(last_fields_);
   stack_.assign(1, &root_);
   key_.reset();
   error_.clear();
@@ -25,6 +28,7 @@ std::optional<RecordBuilder::Json> RecordBuilder::end_record() {
   stack_.clear();
   if (!error_.empty())
     return std::nullopt;
+  last_fields_ = root_.size();
   return std::move(root_);
 }
 
@@ -57,10 +61,19 @@ RecordBuilder::Json *RecordBuilder::place(Json v) {
     misuse("value without a key");
     return nullptr;
   }
-  Json &slot = top[*key_];
-  slot = std::move(v);
+  // Appended in place (the object's vector was reserved in begin_record); a
+  // repeated key keeps its first position and takes the new value, as
+  // operator[] would.
+  auto &obj = top.get_ref<Json::object_t &>();
+  auto it = obj.find(*key_);
+  if (it != obj.end()) {
+    it->second = std::move(v);
+  } else {
+    obj.emplace_back(*key_, std::move(v));
+    it = std::prev(obj.end());
+  }
   key_.reset();
-  return &slot;
+  return &it->second;
 }
 
 void RecordBuilder::value(Json v) {

@@ -46,6 +46,7 @@ private:
   std::vector<Json *> stack_;
   std::optional<std::string> key_;
   std::string error_;
+  size_t last_fields_ = 0; // fields of the last record, reserved for the next
 };
 
 } // namespace ctk::tools

@@ -48,7 +48,25 @@ constexpr std::array<ScopePattern, 6> kScopes{{
     {"cri-o-", Runtime::crio},
 }};
 
+// A bare ID (only hex digits) is a container only below a parent that says
+// whose it is.
+std::optional<CgroupMatch> match_bare_id(std::string_view c, std::string_view parent) {
+  if (parent == "docker")
+    return CgroupMatch{Runtime::docker, std::string(c)};
+  if (parent == "ctk")
+    return CgroupMatch{Runtime::ctk, std::string(c)};
+  // kubelet's cgroupfs driver: /kubepods[/<qos>]/pod<uid>/<id>. containerd
+  // names the leaf by the bare ID (CRI-O uses crio-<id>, matched below).
+  if (parent.substr(0, 3) == "pod" && parent.size() > 3)
+    return CgroupMatch{Runtime::containerd, std::string(c)};
+  return std::nullopt;
+}
+
 std::optional<CgroupMatch> match_component(std::string_view c, std::string_view parent) {
+  // Every scope prefix ends in '-', which is no hex digit: an all-hex
+  // component can only be a bare ID, so the prefixes need not be tried.
+  if (is_container_id(c))
+    return match_bare_id(c, parent);
   for (const auto &p : kScopes) {
     // systemd driver: "<prefix><id>.scope"; cgroupfs driver (podman's
     // /libpod_parent/libpod-<id>, CRI-O's /kubepods/.../pod<uid>/crio-<id>): no suffix.
@@ -57,30 +75,35 @@ std::optional<CgroupMatch> match_component(std::string_view c, std::string_view 
     if (auto id = id_between(c, p.prefix, ""))
       return CgroupMatch{p.runtime, *id};
   }
-  if (!is_container_id(c))
-    return std::nullopt;
-  // A bare ID is a container only below a parent that says whose it is.
-  if (parent == "docker")
-    return CgroupMatch{Runtime::docker, std::string(c)};
-  if (parent == "ctk")
-    return CgroupMatch{Runtime::ctk, std::string(c)};
-  // kubelet's cgroupfs driver: /kubepods[/<qos>]/pod<uid>/<id>. containerd
-  // names the leaf by the bare ID (CRI-O uses crio-<id>, matched above).
-  if (parent.substr(0, 3) == "pod" && parent.size() > 3)
-    return CgroupMatch{Runtime::containerd, std::string(c)};
   return std::nullopt;
 }
 
 } // namespace
 
+// Called for every cgroup of every process (pidmap: 10,000 processes, three
+// paths each), so the components are walked in place, last first, without
+// splitting the path into a vector.
 std::optional<CgroupMatch> match_cgroup_path(std::string_view path) {
-  auto parts = split(path, '/');
-  for (size_t i = parts.size(); i-- > 0;) {
-    std::string_view parent = i > 0 ? parts[i - 1] : std::string_view();
-    if (auto m = match_component(parts[i], parent))
-      return m;
+  size_t end = path.size();
+  for (;;) {
+    const size_t slash = end == 0 ? std::string_view::npos : path.rfind('/', end - 1);
+    const size_t begin = slash == std::string_view::npos ? 0 : slash + 1;
+    const std::string_view comp = path.substr(begin, end - begin);
+    std::string_view parent;
+    if (slash != std::string_view::npos) {
+      const size_t pslash = slash == 0 ? std::string_view::npos : path.rfind('/', slash - 1);
+      const size_t pbegin = pslash == std::string_view::npos ? 0 : pslash + 1;
+      parent = path.substr(pbegin, slash - pbegin);
+    }
+    // The cheap test first: every container name holds a run of at least 12
+    // hex digits, so shorter components ("system.slice", "") never match.
+    if (comp.size() >= 12)
+      if (auto m = match_component(comp, parent))
+        return m;
+    if (slash == std::string_view::npos)
+      return std::nullopt;
+    end = slash;
   }
-  return std::nullopt;
 }
 
 } // namespace ctk::rt::discovery

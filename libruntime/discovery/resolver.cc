@@ -306,6 +306,41 @@ Result<Container> Resolver::resolve(const Target &t) {
   return fail(Errc::not_found, "no such container: " + describe(t));
 }
 
+namespace {
+
+// The container that cgroup entry `e` names, if any: a known one (by full ID
+// or an ID prefix) or one known only from the path.
+std::optional<Container> claim(const std::vector<Container> &containers,
+                               const std::map<std::string, size_t> &by_id,
+                               const proc::CgroupEntry &e) {
+  auto m = match_cgroup_path(e.path);
+  if (!m)
+    return std::nullopt;
+  auto it = by_id.find(m->id);
+  if (it == by_id.end() && m->id.size() < 64)
+    for (auto i = by_id.begin(); i != by_id.end(); ++i)
+      if (i->first.compare(0, m->id.size(), m->id) == 0) {
+        it = i;
+        break;
+      }
+  if (it != by_id.end()) {
+    Container c = containers[it->second];
+    if (c.cgroup_path.empty())
+      c.cgroup_path = e.path;
+    return c;
+  }
+  // A container whose runtime state is unreadable is still a container.
+  Container c;
+  c.runtime = m->runtime;
+  c.id = m->id;
+  c.status = "running";
+  c.cgroup_path = e.path;
+  c.source = "cgroup:" + e.path;
+  return c;
+}
+
+} // namespace
+
 std::optional<Container> Resolver::container_of(const proc::Process &p) {
   (void)load();
   std::vector<proc::CgroupEntry> read;
@@ -314,40 +349,14 @@ std::optional<Container> Resolver::container_of(const proc::Process &p) {
   const auto &entries = p.cgroups.empty() ? read : p.cgroups;
   // The unified entry first (pure v2 hosts), then the v1 controllers: on v1
   // hosts the unified path is "/" and a controller's path names the container.
-  std::vector<const proc::CgroupEntry *> order;
-  for (const auto &e : entries)
-    if (e.hierarchy == 0)
-      order.push_back(&e);
-  for (const auto &e : entries)
-    if (e.hierarchy != 0)
-      order.push_back(&e);
-  for (const auto *ep : order) {
-    const auto &e = *ep;
-    auto m = match_cgroup_path(e.path);
-    if (!m)
-      continue;
-    auto it = by_id_.find(m->id);
-    if (it == by_id_.end() && m->id.size() < 64)
-      for (auto i = by_id_.begin(); i != by_id_.end(); ++i)
-        if (i->first.compare(0, m->id.size(), m->id) == 0) {
-          it = i;
-          break;
-        }
-    if (it != by_id_.end()) {
-      Container c = containers_[it->second];
-      if (c.cgroup_path.empty())
-        c.cgroup_path = e.path;
-      return c;
+  // Two passes rather than a sorted copy: this runs for every process.
+  for (const bool unified : {true, false})
+    for (const auto &e : entries) {
+      if ((e.hierarchy == 0) != unified)
+        continue;
+      if (auto c = claim(containers_, by_id_, e))
+        return c;
     }
-    // A container whose runtime state is unreadable is still a container.
-    Container c;
-    c.runtime = m->runtime;
-    c.id = m->id;
-    c.status = "running";
-    c.cgroup_path = e.path;
-    c.source = "cgroup:" + e.path;
-    return c;
-  }
   // --cgroup-parent or cgroupns setups: the process may be a known init.
   for (const auto &c : containers_)
     if (c.pid > 0 && c.pid == p.pid)

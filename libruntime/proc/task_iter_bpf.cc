@@ -42,12 +42,16 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Output of one reader: the bytes, or the errno that stopped it.
+// Output of one reader: the bytes and their decoding, or the errno that
+// stopped it.
 struct Shard {
   std::unique_ptr<char[]> buf;
   size_t len = 0;
   int err = 0;
   const char *step = "";
+  Result<std::vector<Process>> procs = std::vector<Process>{};
+  double read_ms = 0;
+  double decode_ms = 0;
 };
 
 // Registers the calling thread as the reader of `index`, then reads a new
@@ -90,6 +94,21 @@ void read_shard(pidmap_lskel *prog, uint32_t index, Shard &out) {
   }
 }
 
+// Reads shard `index` then decodes it, on the calling thread: with two
+// readers the decoding of each half runs in parallel too.
+void read_and_decode(pidmap_lskel *prog, uint32_t index, Shard &out,
+                     const std::map<int, std::vector<std::string>> &hier, long clk_tck) {
+  auto t0 = std::chrono::steady_clock::now();
+  read_shard(prog, index, out);
+  out.read_ms = ms_since(t0);
+  if (out.err)
+    return;
+  auto t1 = std::chrono::steady_clock::now();
+  out.procs = decode_pidmap_stream(std::string_view(out.buf.get(), out.len), hier, clk_tck);
+  out.buf.reset();
+  out.decode_ms = ms_since(t1);
+}
+
 } // namespace
 
 Result<std::vector<Process>> scan_bpf(const ScanOptions &opt, const BpfScanOptions &bopt,
@@ -127,56 +146,57 @@ Result<std::vector<Process>> scan_bpf(const ScanOptions &opt, const BpfScanOptio
   if (stats)
     stats->load_ms = ms_since(t0);
 
-  auto t1 = std::chrono::steady_clock::now();
+  const long clk_tck = sysconf(_SC_CLK_TCK);
   std::vector<Shard> out(shards);
   std::thread helper;
   if (shards > 1) {
     try {
-      helper = std::thread([&] { read_shard(prog.get(), 1, out[1]); });
+      helper = std::thread([&] { read_and_decode(prog.get(), 1, out[1], hier, clk_tck); });
     } catch (const std::system_error &) {
       // No thread: read that shard here after our own; the map then names
       // this thread as its reader.
     }
   }
-  read_shard(prog.get(), 0, out[0]);
+  read_and_decode(prog.get(), 0, out[0], hier, clk_tck);
   if (helper.joinable())
     helper.join();
   else if (shards > 1)
-    read_shard(prog.get(), 1, out[1]);
+    read_and_decode(prog.get(), 1, out[1], hier, clk_tck);
   for (const auto &s : out)
     if (s.err)
       return fail_errno(std::string("cannot ") + s.step + " the pidmap task iterator", s.err);
+  for (auto &s : out)
+    if (!s.procs)
+      return tl::unexpected(s.procs.error());
   if (stats) {
-    stats->iter_ms = ms_since(t1);
+    stats->iter_ms = 0;
+    stats->decode_ms = 0;
     stats->bytes = 0;
-    for (const auto &s : out)
+    for (const auto &s : out) {
+      stats->iter_ms = std::max(stats->iter_ms, s.read_ms);
+      stats->decode_ms = std::max(stats->decode_ms, s.decode_ms);
       stats->bytes += s.len;
+    }
   }
 
   auto t2 = std::chrono::steady_clock::now();
-  std::vector<std::vector<Process>> parts;
   size_t total = 1;
-  for (const auto &s : out) {
-    auto part =
-        decode_pidmap_stream(std::string_view(s.buf.get(), s.len), hier, sysconf(_SC_CLK_TCK));
-    if (!part)
-      return tl::unexpected(part.error());
-    total += part->size();
-    parts.push_back(std::move(*part));
-  }
+  for (const auto &s : out)
+    total += s.procs->size();
   std::vector<Process> procs;
   procs.reserve(total);
   // The kernel's task iterator does not visit PID 1 here (6.18; a plain
   // iter/task program shows the same), so read that one the /proc way.
   bool has_init = false;
-  for (const auto &part : parts)
-    has_init = has_init || (!part.empty() && part.front().pid == 1);
+  for (const auto &s : out)
+    has_init = has_init || (!s.procs->empty() && s.procs->front().pid == 1);
   if (!has_init) {
     if (auto init = read_process(1, opt))
       procs.push_back(std::move(*init));
   }
   // Each shard comes in PID order; keep the whole in PID order too.
-  for (auto &part : parts) {
+  for (auto &s : out) {
+    auto &part = *s.procs;
     const auto mid = static_cast<std::ptrdiff_t>(procs.size());
     procs.insert(procs.end(), std::make_move_iterator(part.begin()),
                  std::make_move_iterator(part.end()));
@@ -185,7 +205,7 @@ Result<std::vector<Process>> scan_bpf(const ScanOptions &opt, const BpfScanOptio
                          [](const Process &a, const Process &b) { return a.pid < b.pid; });
   }
   if (stats)
-    stats->decode_ms = ms_since(t2);
+    stats->decode_ms += ms_since(t2);
   return procs;
 }
 

@@ -5,6 +5,7 @@
 //   ctk pidmap web                  the processes of one container
 //   ctk pidmap web --ns-pid 1       the host PID of PID 1 of web
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -125,11 +126,19 @@ int run_pidmap(Call &call) {
     return 0;
   }
 
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t rows = 0;
   for (const auto &p : procs) {
     auto owner = resolver->container_of(p);
-    if (is_containerised(p, owner))
+    if (is_containerised(p, owner)) {
       emit(call, make_row(p, owner));
+      rows++;
+    }
   }
+  call.log(CTK_LOG_DEBUG, fmt::format("pidmap: {} records matched and emitted in {:.1f} ms", rows,
+                                      std::chrono::duration<double, std::milli>(
+                                          std::chrono::steady_clock::now() - t0)
+                                          .count()));
   return 0;
 }
 

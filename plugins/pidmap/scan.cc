@@ -88,8 +88,10 @@ rt::Result<ScanResult> scan_processes(const rt::plugin::Call &call, Backend back
     }
 #endif
   }
-  std::sort(out.procs.begin(), out.procs.end(),
-            [](const proc::Process &a, const proc::Process &b) { return a.pid < b.pid; });
+  // Both scanners usually return PID order already: check before sorting.
+  auto by_pid = [](const proc::Process &a, const proc::Process &b) { return a.pid < b.pid; };
+  if (!std::is_sorted(out.procs.begin(), out.procs.end(), by_pid))
+    std::sort(out.procs.begin(), out.procs.end(), by_pid);
   return out;
 }
 

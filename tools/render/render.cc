@@ -35,9 +35,11 @@ class TableRenderer final : public Renderer {
 public:
   TableRenderer(const RenderOptions &opt, std::vector<ColumnSpec> columns, std::ostream &out)
       : opt_(opt), out_(out) {
-    for (auto &c : columns)
-      if (!(c.flags & CTK_COL_HIDDEN))
-        cols_.push_back(std::move(c));
+    for (size_t j = 0; j < columns.size(); ++j)
+      if (!(columns[j].flags & CTK_COL_HIDDEN)) {
+        cols_.push_back(std::move(columns[j]));
+        col_pos_.push_back(j);
+      }
     if (!opt_.now)
       opt_.now = static_cast<int64_t>(std::time(nullptr));
   }
@@ -45,8 +47,9 @@ public:
   void record(Json rec) override {
     start();
     cells_.clear();
-    for (const auto &c : cols_) {
-      const Json *v = lookup(rec, c.key);
+    for (size_t i = 0; i < cols_.size(); ++i) {
+      const auto &c = cols_[i];
+      const Json *v = column_value(rec, i);
       cells_.push_back(v ? clean_cell(format_cell(*v, c, opt_.no_trunc, opt_.now)) : std::string());
     }
     tw_.row(cells_);
@@ -59,6 +62,18 @@ public:
   }
 
 private:
+  // Plugins emit fields in column order, so the field at the column's own
+  // position is tried before the search (keys are unique: same result).
+  const Json *column_value(const Json &rec, size_t i) const {
+    const std::string &key = cols_[i].key;
+    if (rec.is_object()) {
+      const auto &obj = rec.get_ref<const Json::object_t &>();
+      const size_t at = col_pos_[i];
+      if (at < obj.size() && obj.begin()[static_cast<std::ptrdiff_t>(at)].first == key)
+        return &obj.begin()[static_cast<std::ptrdiff_t>(at)].second;
+    }
+    return lookup(rec, key);
+  }
   void start() {
     if (!tw_.empty())
       return;
@@ -80,6 +95,7 @@ private:
   RenderOptions opt_;
   std::ostream &out_;
   std::vector<ColumnSpec> cols_;
+  std::vector<size_t> col_pos_; // position of each column among all declared
   std::vector<std::string> cells_;
   TabWriter tw_;
   size_t rows_ = 0;

@@ -13,7 +13,9 @@
 // Paths in Entry are normalised: no leading "/" or "./", no "." components,
 // no trailing "/"; an entry whose path escapes ("../x") is an error, never
 // silently rewritten. Whiteouts are reported as such (`whiteout`,
-// `opaque`), with `path` naming what they delete (the directory, for opaque).
+// `opaque`), with `path` naming what they delete (the directory, for opaque;
+// "" for an opaque marker at the layer root). aufs bookkeeping names
+// (".wh..wh.plnk" ...) are skipped; ".wh..", ".wh..." and ".wh." are errors.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +62,14 @@ public:
   Result<bool> next(Entry &e);
   // Data of the current file entry; 0 at its end.
   Result<size_t> read_data(char *buf, size_t n);
+  // Data of the current file entry block by block, with each block's offset
+  // in the file, so a writer can leave the holes of sparse files unwritten;
+  // false at its end. `data` stays valid until the next call. Do not mix
+  // with read_data on one entry.
+  Result<bool> read_block(const char *&data, size_t &len, uint64_t &offset);
+  // The raw value of the current entry's security.capability xattr, "" if
+  // none (has_capabilities says whether there is one).
+  const std::string &capabilities() const;
   uint64_t compressed_bytes_read() const; // for progress
 
 private:

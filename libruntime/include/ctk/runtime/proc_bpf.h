@@ -25,10 +25,10 @@
 namespace ctk::rt::proc {
 
 struct BpfScanStats {
-  double load_ms = 0; // open, CO-RE relocation, verification
-  double iter_ms = 0; // reading the iterator
-  double decode_ms = 0;
-  size_t bytes = 0; // iterator output size
+  double load_ms = 0;   // open, CO-RE relocation, verification
+  double iter_ms = 0;   // reading the iterator (the slowest reader thread)
+  double decode_ms = 0; // the slowest reader's decoding, then the merge
+  size_t bytes = 0;     // iterator output size
 };
 
 struct BpfScanOptions {
