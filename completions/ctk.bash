@@ -13,10 +13,11 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="completion help history images import load pidmap plugins rmi save tag version"
+_ctk_commands="completion help history images import layers load pidmap plugins rmi save tag version"
 
 _ctk_group() {
     case "$1" in
+    layers) echo "ci findings summary tree" ;;
     esac
 }
 
@@ -50,6 +51,36 @@ _ctk_command() {
         opts="--message -m --format --no-trunc --help"
         valopts="--message:none -m:none --format:none"
         poskinds="path none"
+        stop=0
+        ;;
+    "layers")
+        opts="--layer -l --changes-only -c --format --no-trunc --help"
+        valopts="--layer:none -l:none --format:none"
+        poskinds="image"
+        stop=0
+        ;;
+    "layers ci")
+        opts="--lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --no-deleted-secrets --ci-config --format --help"
+        valopts="--lowest-efficiency:none --highest-wasted-bytes:none --highest-user-wasted-percent:none --ci-config:path --format:none"
+        poskinds="image"
+        stop=0
+        ;;
+    "layers findings")
+        opts="--format --help"
+        valopts="--format:none"
+        poskinds="image"
+        stop=0
+        ;;
+    "layers summary")
+        opts="--format --help"
+        valopts="--format:none"
+        poskinds="image"
+        stop=0
+        ;;
+    "layers tree")
+        opts="--layer -l --changes-only -c --format --help"
+        valopts="--layer:none -l:none --format:none"
+        poskinds="image"
         stop=0
         ;;
     "load")

@@ -56,6 +56,12 @@ complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'help' -d 'Show help fo
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'history' -d 'Show the history of an image'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'images' -d 'List images'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'import' -d 'Create an image from a root filesystem tarball'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'layers' -d 'Show what each layer of an image adds, modifies and deletes'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'layers' -d 'command group'
+complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'ci' -d 'Check an image against dive\'s CI rules'
+complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'findings' -d 'Show deleted-but-shipped files, setuid and world-writable paths'
+complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'summary' -d 'Show dive\'s efficiency and wasted bytes of an image'
+complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'tree' -d 'Show the merged filesystem of an image, path by path'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'load' -d 'Load images from an archive or OCI layout'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'pidmap' -d 'Map host PIDs to containers and in-container PIDs'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'plugins' -d 'List plugins, loaded and refused'
@@ -87,6 +93,41 @@ complete -c ctk -n '__ctk_using import' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using import' -l no-trunc -d 'Do not truncate'
 complete -c ctk -n '__ctk_using import' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using import' -F
+
+# layers
+complete -c ctk -n '__ctk_using layers' -l layer -s l -x -d 'Only layer N (from 0)'
+complete -c ctk -n '__ctk_using layers' -l changes-only -s c -d 'Leave paths rewritten identically out of Files'
+complete -c ctk -n '__ctk_using layers' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using layers' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using layers' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using layers' -a '(__ctk_values image)'
+
+# layers ci
+complete -c ctk -n '__ctk_using layers ci' -l lowest-efficiency -x -d 'Fail below this efficiency (0.9 or 90%; dive\'s default 0.9)'
+complete -c ctk -n '__ctk_using layers ci' -l highest-wasted-bytes -x -d 'Fail above this many wasted bytes (20MB, 20MiB, 1024; default: off)'
+complete -c ctk -n '__ctk_using layers ci' -l highest-user-wasted-percent -x -d 'Fail above this user wasted ratio (0.1 or 10%; dive\'s default 0.1)'
+complete -c ctk -n '__ctk_using layers ci' -l no-deleted-secrets -d 'Fail when a likely secret is deleted in a later layer but ships in an earlier one'
+complete -c ctk -n '__ctk_using layers ci' -l ci-config -r -F -d 'dive\'s .dive-ci rules file (default: ./.dive-ci when present); flags override it'
+complete -c ctk -n '__ctk_using layers ci' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using layers ci' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using layers ci' -a '(__ctk_values image)'
+
+# layers findings
+complete -c ctk -n '__ctk_using layers findings' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using layers findings' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using layers findings' -a '(__ctk_values image)'
+
+# layers summary
+complete -c ctk -n '__ctk_using layers summary' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using layers summary' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using layers summary' -a '(__ctk_values image)'
+
+# layers tree
+complete -c ctk -n '__ctk_using layers tree' -l layer -s l -x -d 'The tree as of layer N (from 0), statuses relative to the layers below it'
+complete -c ctk -n '__ctk_using layers tree' -l changes-only -s c -d 'Only changed paths (and the directories above them)'
+complete -c ctk -n '__ctk_using layers tree' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using layers tree' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using layers tree' -a '(__ctk_values image)'
 
 # load
 complete -c ctk -n '__ctk_using load' -l input -s i -r -F -d 'Archive (docker-archive, hybrid, OCI archive), OCI layout directory or oci:DIR; - or nothing reads stdin'

@@ -1,0 +1,30 @@
+// The commands of the layers plugin, one file each, and what they share.
+#pragma once
+
+#include <string>
+
+#include "ctk/runtime/image_audit.h"
+#include "ctk/runtime/image_store.h"
+#include "ctk/runtime/plugin.h"
+
+namespace ctk::plugins::layers {
+
+using rt::plugin::Call;
+
+int run_layers(Call &call);
+int run_tree(Call &call);
+int run_summary(Call &call);
+int run_findings(Call &call);
+int run_ci(Call &call);
+
+// The audit of the image named by the call's first argument: a name or ID in
+// the store under --root, or docker-archive:PATH, oci-archive:PATH, oci:DIR
+// or a bare path to an archive (loaded into a private temporary store that
+// is removed before this returns). Errors name the image.
+rt::Result<rt::image::Audit> audit_image(const Call &call);
+
+std::string_view entry_type_name(rt::image::EntryType t);
+std::string_view status_name(rt::image::FileStatus s);
+std::string mode_string(mode_t mode); // "0755"
+
+} // namespace ctk::plugins::layers
