@@ -159,8 +159,11 @@ _ctk() {
             COMPREPLY=($(compgen -W "$subs" -- "$cur"))
             return
         fi
-        cmd="$cmd ${COMP_WORDS[i]}"
-        i=$((i + 1))
+        # A word that is not a subcommand is an argument of the group's own
+        # command ("ctk layers IMAGE"), when the group word is one.
+        case " $subs " in
+        *" ${COMP_WORDS[i]} "*) cmd="$cmd ${COMP_WORDS[i]}"; i=$((i + 1)) ;;
+        esac
     fi
     _ctk_command "$cmd" || return
     # Count the positionals before the cursor; after "--", or after the first
