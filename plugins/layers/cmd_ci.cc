@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "dive_ci.h"
 
 namespace ctk::plugins::layers {
 namespace {
@@ -23,25 +24,25 @@ rt::Result<rt::image::CiRules> rules_of(const Call &call) {
     auto text = rt::read_file(*file);
     if (!text)
       return rt::wrap(text, "cannot read CI rules " + *file);
-    auto parsed = rt::image::parse_dive_ci(*text, rules);
+    auto parsed = parse_dive_ci(*text, rules);
     if (!parsed)
       return rt::wrap(parsed, "invalid CI rules in " + *file);
     rules = *parsed;
   }
   if (auto v = call.get("lowest-efficiency")) {
-    auto r = rt::image::parse_ratio(*v);
+    auto r = parse_ratio(*v);
     if (!r)
       return rt::wrap(r, "invalid --lowest-efficiency");
     rules.lowest_efficiency = *r;
   }
   if (auto v = call.get("highest-wasted-bytes")) {
-    auto b = rt::image::parse_byte_size(*v);
+    auto b = parse_byte_size(*v);
     if (!b)
       return rt::wrap(b, "invalid --highest-wasted-bytes");
     rules.highest_wasted_bytes = *b;
   }
   if (auto v = call.get("highest-user-wasted-percent")) {
-    auto r = rt::image::parse_ratio(*v);
+    auto r = parse_ratio(*v);
     if (!r)
       return rt::wrap(r, "invalid --highest-user-wasted-percent");
     rules.highest_user_wasted_percent = *r;

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "unit/image_audit_stack.h"
+#include "dive_ci.h"
 
 using namespace ctk::rt::image;
+using namespace ctk::plugins::layers;
 using ctk::test::sample_stack;
 
 namespace {

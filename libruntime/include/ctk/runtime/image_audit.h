@@ -5,11 +5,11 @@
 //   std::vector<AuditLayerInput> in;            // bottom layer first
 //   in.push_back({[&] { return open_fd(path, O_RDONLY); }, "sha256:…", 1234, "RUN …"});
 //   auto audit = audit_layers(in, {});          // each layer streamed once
-//   printf("%.4f %llu\n", audit->metrics.efficiency, audit->metrics.wasted_bytes);
+//   double score = audit->metrics.efficiency;  uint64_t waste = audit->metrics.wasted_bytes;
 //   auto rows = tree_rows(*audit, {.changes_only = true});  // rows->at(i).depth, .name, …
 //
-//   auto rules = parse_dive_ci(read_file(".dive-ci").value());   // dive's defaults overlaid
-//   auto verdict = evaluate_ci(*audit, *rules);  // verdict.pass, verdict.rules[i].message
+//   CiRules rules = CiRules::dive_defaults();    // the layers plugin reads .dive-ci and flags
+//   auto verdict = evaluate_ci(*audit, rules);   // verdict.pass, verdict.rules[i].message
 //
 // Sizes are the data sizes stored in the layer tars (dive's definition):
 // directories, symlinks, hardlinks and whiteouts weigh 0 themselves.
@@ -174,18 +174,6 @@ struct CiRules {
   // highestUserWastedPercent 0.1.
   static CiRules dive_defaults();
 };
-
-// "20MB" (SI, as dive's go-humanize), "20MiB", "1.5 GB", "1024", "20k".
-Result<uint64_t> parse_byte_size(std::string_view text);
-// "0.1" (dive's ratio) or "10%".
-Result<double> parse_ratio(std::string_view text);
-
-// Overlays the `rules:` mapping of a .dive-ci file on `base` (keys
-// lowestEfficiency, highestWastedBytes, highestUserWastedPercent, and ctk's
-// noDeletedSecrets; a value "disabled" turns a rule off). Other top-level
-// sections are ignored; unknown rule keys and bad values are errors naming
-// the line.
-Result<CiRules> parse_dive_ci(std::string_view text, CiRules base = CiRules::dive_defaults());
 
 struct CiRuleResult {
   std::string rule; // "lowestEfficiency", ... as in .dive-ci
