@@ -13,20 +13,46 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="completion help history images import layers load pidmap plugins rmi save tag version"
+_ctk_commands="cgroup completion diff help history images import layers load pidmap plugins rmi save stats tag version"
 
 _ctk_group() {
     case "$1" in
+    cgroup) echo "watch" ;;
+    diff) echo "packages" ;;
     layers) echo "ci findings summary tree" ;;
     esac
 }
 
 _ctk_command() {
     case "$1" in
+    "cgroup")
+        opts="--window --watch -w --format --help"
+        valopts="--window:none --format:none"
+        poskinds="container"
+        stop=0
+        ;;
+    "cgroup watch")
+        opts="--format --no-trunc --help"
+        valopts="--format:none"
+        poskinds="container"
+        stop=0
+        ;;
     "completion")
         opts="--help"
         valopts=""
         poskinds="none"
+        stop=0
+        ;;
+    "diff")
+        opts="--packages --format --help"
+        valopts="--format:none"
+        poskinds="image image"
+        stop=0
+        ;;
+    "diff packages")
+        opts="--format --help"
+        valopts="--format:none"
+        poskinds="image image"
         stop=0
         ;;
     "help")
@@ -42,7 +68,7 @@ _ctk_command() {
         stop=0
         ;;
     "images")
-        opts="--format --no-trunc --help"
+        opts="--format --no-trunc --quiet -q --help"
         valopts="--format:none"
         poskinds=""
         stop=0
@@ -54,7 +80,7 @@ _ctk_command() {
         stop=0
         ;;
     "layers")
-        opts="--layer -l --changes-only -c --format --no-trunc --help"
+        opts="--layer -l --changes-only -c --tree --summary --findings --ci --format --no-trunc --help"
         valopts="--layer:none -l:none --format:none"
         poskinds="image"
         stop=0
@@ -113,6 +139,12 @@ _ctk_command() {
         poskinds="image..."
         stop=0
         ;;
+    "stats")
+        opts="--all -a --no-stream --interval --iterations -n --sort --format --no-trunc --quiet -q --help"
+        valopts="--interval:none --iterations:none -n:none --sort:none --format:none"
+        poskinds="container..."
+        stop=0
+        ;;
     "tag")
         opts="--help"
         valopts=""
@@ -157,6 +189,16 @@ _ctk() {
     if [ -n "$subs" ]; then
         if [ "$i" -ge "$COMP_CWORD" ]; then
             COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+            # When the group word is a command too ("ctk layers IMAGE"), its
+            # options and first argument complete beside the subcommands.
+            _ctk_command "$cmd" || return
+            case "$cur" in
+            -*) COMPREPLY=($(compgen -W "$opts" -- "$cur")); return ;;
+            esac
+            local first=($poskinds) found=("${COMPREPLY[@]}")
+            [ "${#first[@]}" -gt 0 ] || return
+            _ctk_values "${first[0]%...}" "$cur"
+            COMPREPLY=("${found[@]}" "${COMPREPLY[@]}")
             return
         fi
         # A word that is not a subcommand is an argument of the group's own

@@ -51,7 +51,13 @@ complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -l help -d 'Print help'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -l version -d 'Print version'
 
 # Commands and groups
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'cgroup' -d 'Cgroup limits beside usage, memory breakdown, PSI and events of a container'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'cgroup' -d 'command group'
+complete -c ctk -n '__ctk_using cgroup; and test (count (__ctk_words)) -eq 1' -a 'watch' -d 'Report OOM kills and limit hits of a container as they happen'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'completion' -d 'Print a shell completion script'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'Show the files added, deleted and changed from one image to another'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'command group'
+complete -c ctk -n '__ctk_using diff; and test (count (__ctk_words)) -eq 1' -a 'packages' -d 'Show the packages added, removed, upgraded and downgraded between images'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'help' -d 'Show help for ctk or one of its commands'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'history' -d 'Show the history of an image'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'images' -d 'List images'
@@ -67,11 +73,38 @@ complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'pidmap' -d 'Map host P
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'plugins' -d 'List plugins, loaded and refused'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'rmi' -d 'Remove images'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'save' -d 'Save images to an archive'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'stats' -d 'Live CPU, memory, network, block IO and PIDs of containers of every runtime'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'tag' -d 'Give an image another name'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'version' -d 'Show the ctk version'
 
+# cgroup
+complete -c ctk -n '__ctk_using cgroup' -l window -x -d 'Milliseconds between the two CPU readings that give the usage rate'
+complete -c ctk -n '__ctk_using cgroup' -l watch -s w -d 'Report OOM kills and limit hits as they happen, until interrupted'
+complete -c ctk -n '__ctk_using cgroup' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using cgroup' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using cgroup' -a '(__ctk_values container)'
+
+# cgroup watch
+complete -c ctk -n '__ctk_using cgroup watch' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using cgroup watch' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using cgroup watch' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using cgroup watch' -a '(__ctk_values container)'
+
 # completion
 complete -c ctk -n '__ctk_using completion' -l help -d 'Print help'
+
+# diff
+complete -c ctk -n '__ctk_using diff' -l packages -d 'Compare the installed packages (dpkg, apk) instead of the files'
+complete -c ctk -n '__ctk_using diff' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using diff' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using diff' -a '(__ctk_values image)'
+complete -c ctk -n '__ctk_using diff' -a '(__ctk_values image)'
+
+# diff packages
+complete -c ctk -n '__ctk_using diff packages' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using diff packages' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using diff packages' -a '(__ctk_values image)'
+complete -c ctk -n '__ctk_using diff packages' -a '(__ctk_values image)'
 
 # help
 complete -c ctk -n '__ctk_using help' -l help -d 'Print help'
@@ -85,6 +118,7 @@ complete -c ctk -n '__ctk_using history' -a '(__ctk_values image)'
 # images
 complete -c ctk -n '__ctk_using images' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using images' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using images' -l quiet -s q -d 'Only IMAGE ID'
 complete -c ctk -n '__ctk_using images' -l help -d 'Print help'
 
 # import
@@ -97,6 +131,10 @@ complete -c ctk -n '__ctk_using import' -F
 # layers
 complete -c ctk -n '__ctk_using layers' -l layer -s l -x -d 'Only layer N (from 0)'
 complete -c ctk -n '__ctk_using layers' -l changes-only -s c -d 'Leave paths rewritten identically out of Files'
+complete -c ctk -n '__ctk_using layers' -l tree -d 'The merged filesystem, path by path'
+complete -c ctk -n '__ctk_using layers' -l summary -d 'dive\'s efficiency and wasted bytes, reclaimable bytes'
+complete -c ctk -n '__ctk_using layers' -l findings -d 'Deleted-but-shipped files, setuid and world-writable paths'
+complete -c ctk -n '__ctk_using layers' -l ci -d 'dive\'s CI gate: exit 0 pass, 1 fail, 2 error'
 complete -c ctk -n '__ctk_using layers' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using layers' -l no-trunc -d 'Do not truncate'
 complete -c ctk -n '__ctk_using layers' -l help -d 'Print help'
@@ -160,6 +198,18 @@ complete -c ctk -n '__ctk_using save' -l output -s o -r -F -d 'Write to FILE; oc
 complete -c ctk -n '__ctk_using save' -l format -x -d 'Archive format, as podman save --format (a transport prefix on -o also chooses it)'
 complete -c ctk -n '__ctk_using save' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using save' -a '(__ctk_values image)'
+
+# stats
+complete -c ctk -n '__ctk_using stats' -l all -s a -d 'Show all containers, stopped ones with blank values (default: running only)'
+complete -c ctk -n '__ctk_using stats' -l no-stream -d 'Print one sample and exit'
+complete -c ctk -n '__ctk_using stats' -l interval -x -d 'Seconds between samples (fractions allowed)'
+complete -c ctk -n '__ctk_using stats' -l iterations -s n -x -d 'Print N samples and exit (default: until interrupted)'
+complete -c ctk -n '__ctk_using stats' -l sort -x -d 'Order rows of each sample by cpu, mem, pids, net, block (largest first), name, or none'
+complete -c ctk -n '__ctk_using stats' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using stats' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using stats' -l quiet -s q -d 'Only CONTAINER ID'
+complete -c ctk -n '__ctk_using stats' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using stats' -a '(__ctk_values container)'
 
 # tag
 complete -c ctk -n '__ctk_using tag' -l help -d 'Print help'

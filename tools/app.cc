@@ -12,6 +12,7 @@
 #include "ctk/runtime/plugin.h"
 #include "ctk/runtime/version.h"
 #include "host.h"
+#include "render/live_view.h"
 #include "render/render.h"
 #include "signals.h"
 
@@ -215,6 +216,16 @@ int App::dispatch() {
   }
   std::vector<std::string> rest(words.begin() + static_cast<long>(r.consumed), words.end());
   try {
+    // "ctk layers --tree IMG" is "ctk layers tree IMG": each view keeps its
+    // own options and columns. The loader checked that the view exists.
+    if (auto view = view_of(*cmd, rest)) {
+      r.name += " " + *view;
+      cmd = descriptor(r.name);
+      if (!cmd) {
+        print_err(fmt::format("ctk: unknown command \"{}\"; see 'ctk help'\n", r.name));
+        return kUsageExit;
+      }
+    }
     ParsedCommand parsed = parse_command(*cmd, rest);
     if (parsed.help) {
       out_ << command_help(*cmd);
@@ -226,10 +237,18 @@ int App::dispatch() {
   }
 }
 
+int App::run_named(const std::string &name, const ParsedCommand &parsed) {
+  const ctk_command_v1 *cmd = descriptor(name);
+  if (!cmd)
+    return kUsageExit;
+  return run_command(*cmd, find_builtin(name), parsed);
+}
+
 int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
                      const ParsedCommand &parsed) {
   bool tty = isatty(1) == 1;
   std::unique_ptr<Renderer> renderer;
+  LiveRenderer *live = nullptr;
   if (renders_output(cmd)) {
     RenderOptions ro;
     ro.stream = (cmd.flags & CTK_CMD_STREAM) != 0;
@@ -239,11 +258,27 @@ int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
         ro.format = v;
       else if (k == "no-trunc")
         ro.no_trunc = true;
+      else if (k == "quiet")
+        ro.quiet = true;
     }
-    auto r = make_renderer(ro, columns_of(cmd), out_);
-    if (!r)
-      throw UsageError(cmd.name, r.error().message());
-    renderer = std::move(*r);
+    // A live command on a terminal, not asked for plain output, gets the
+    // full-screen view; a terminal ncurses cannot drive gets the table.
+    if (tty && isatty(0) == 1 && ro.format.empty() && !ro.quiet &&
+        wants_live_view(cmd, parsed.options)) {
+      auto l = LiveRenderer::open(cmd.name, columns_of(cmd), ro.no_trunc);
+      if (l) {
+        live = l->get();
+        renderer = std::move(*l);
+      } else {
+        debug(l.error().message());
+      }
+    }
+    if (!renderer) {
+      auto r = make_renderer(ro, columns_of(cmd), out_);
+      if (!r)
+        throw UsageError(cmd.name, r.error().message());
+      renderer = std::move(*r);
+    }
   }
 
   std::vector<ctk_kv_v1> kvs;
@@ -277,6 +312,8 @@ int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
     } catch (const std::exception &e) {
       status = c.fail(fmt::format("{}: internal error: {}", cmd.name, e.what()));
     }
+  } else if (live) {
+    status = live->run([&] { return cmd.run(&call); });
   } else {
     status = cmd.run(&call);
   }

@@ -37,6 +37,9 @@ public:
   // Descriptors of every visible command, sorted by name.
   std::vector<const ctk_command_v1 *> all_commands();
   bool is_group(const std::string &name);
+  // Runs another command by name, as if the user had typed it with `parsed`
+  // (for `__complete images`, which lists what `ctk images` lists).
+  int run_named(const std::string &name, const ParsedCommand &parsed);
 
 private:
   struct Resolved {

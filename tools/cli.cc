@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <string>
 
 #include <boost/program_options.hpp>
 
@@ -22,6 +23,7 @@ enum class Arity { none, optional, required };
 struct HostOption {
   const char *name;
   Arity arity;
+  char short_name = 0;
 };
 
 std::vector<HostOption> host_options(const ctk_command_v1 &cmd) {
@@ -30,6 +32,8 @@ std::vector<HostOption> host_options(const ctk_command_v1 &cmd) {
     out.push_back({"format", Arity::required});
     if (has_id_column(cmd))
       out.push_back({"no-trunc", Arity::none});
+    if (quiet_column(cmd))
+      out.push_back({"quiet", Arity::none, 'q'});
   }
   return out;
 }
@@ -107,6 +111,42 @@ bool has_id_column(const ctk_command_v1 &cmd) {
   return false;
 }
 
+const ctk_column_v1 *quiet_column(const ctk_command_v1 &cmd) {
+  for (size_t i = 0; i < cmd.n_columns; i++)
+    if (cmd.columns[i].flags & CTK_COL_QUIET)
+      return &cmd.columns[i];
+  return nullptr;
+}
+
+std::optional<std::string> view_of(const ctk_command_v1 &cmd, std::vector<std::string> &words) {
+  std::optional<std::string> view;
+  size_t end = (cmd.flags & CTK_CMD_STOP_AT_POSITIONAL) ? first_positional(cmd, words)
+                                                        : words.size();
+  for (size_t i = 0; i < end && i < words.size();) {
+    const std::string &w = words[i];
+    if (w == "--")
+      break;
+    const ctk_option_v1 *hit = nullptr;
+    for (size_t k = 0; k < cmd.n_options && w.starts_with("--"); k++)
+      if ((cmd.options[k].flags & CTK_OPT_VIEW) && w.substr(2) == cmd.options[k].long_name)
+        hit = &cmd.options[k];
+    for (size_t k = 0; k < cmd.n_options && !hit && w.size() == 2 && w[0] == '-'; k++)
+      if ((cmd.options[k].flags & CTK_OPT_VIEW) && cmd.options[k].short_name == w[1])
+        hit = &cmd.options[k];
+    if (!hit) {
+      i++;
+      continue;
+    }
+    if (view && *view != hit->long_name)
+      throw UsageError(cmd.name, "--" + *view + " and --" + hit->long_name +
+                                     " select different views; give one");
+    view = hit->long_name;
+    words.erase(words.begin() + static_cast<long>(i));
+    end--;
+  }
+  return view;
+}
+
 namespace {
 
 // What the scans below need to know of a command's options.
@@ -123,8 +163,11 @@ Arities arities_of(const ctk_command_v1 &cmd) {
     if (o.short_name)
       a.shorts[o.short_name] = {o.long_name, arity_of(o)};
   }
-  for (const auto &h : host_options(cmd))
+  for (const auto &h : host_options(cmd)) {
     a.longs[h.name] = h.arity;
+    if (h.short_name)
+      a.shorts[h.short_name] = {h.name, h.arity};
+  }
   return a;
 }
 
@@ -230,10 +273,13 @@ void describe(const ctk_command_v1 &cmd, po::options_description &desc) {
     desc.add_options()(spec.c_str(), sem);
   }
   for (const auto &h : host_options(cmd)) {
+    std::string spec = h.name;
+    if (h.short_name)
+      spec += std::string(",") + h.short_name;
     if (h.arity == Arity::none)
-      desc.add_options()(h.name, po::bool_switch());
+      desc.add_options()(spec.c_str(), po::bool_switch());
     else
-      desc.add_options()(h.name, po::value<std::string>());
+      desc.add_options()(spec.c_str(), po::value<std::string>());
   }
   desc.add_options()(kArgs, po::value<std::vector<std::string>>());
 }
@@ -312,7 +358,7 @@ ParsedCommand parse_command(const ctk_command_v1 &cmd, const std::vector<std::st
       }
       auto it = by_name.find(o.string_key);
       bool flag = it != by_name.end() ? (it->second->flags & CTK_OPT_FLAG) != 0
-                                      : o.string_key == "no-trunc";
+                                      : o.string_key == "no-trunc" || o.string_key == "quiet";
       std::string value = o.value.empty() || o.value.front() == kBare ? "" : o.value.front();
       // "-n=FILE" is nsenter's spelling of an optional value on a short option.
       if (it != by_name.end() && (it->second->flags & CTK_OPT_OPTIONAL_VALUE) &&

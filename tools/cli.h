@@ -9,6 +9,7 @@
 // status for a usage error.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -60,8 +61,17 @@ ParsedCommand parse_command(const ctk_command_v1 &cmd, const std::vector<std::st
 // "--" itself.
 size_t first_positional(const ctk_command_v1 &cmd, const std::vector<std::string> &words);
 
-// Whether the host adds --format (and --no-trunc, with an ID column).
+// Whether the host adds --format (and --no-trunc, with an ID column; and
+// -q/--quiet, with a CTK_COL_QUIET column, which quiet_column() returns).
 bool renders_output(const ctk_command_v1 &cmd);
 bool has_id_column(const ctk_command_v1 &cmd);
+const ctk_column_v1 *quiet_column(const ctk_command_v1 &cmd);
+
+// A view flag (CTK_OPT_VIEW) among `words` (the arguments after the command
+// name, before the first positional of a STOP_AT_POSITIONAL command): its
+// long name, removed from `words`. "ctk layers --tree IMG" -> "tree", and the
+// caller runs "layers tree" with the rest. Two different view flags are a
+// usage error; none is nullopt.
+std::optional<std::string> view_of(const ctk_command_v1 &cmd, std::vector<std::string> &words);
 
 } // namespace ctk::tools

@@ -55,13 +55,20 @@ const ctk_command_v1 kCompleteCommand = {
     CTK_CMD_NO_OUTPUT, nullptr,
 };
 
-int run_complete(App &, const rt::plugin::Call &call) {
+int run_complete(App &app, const rt::plugin::Call &call) {
   std::string kind = call.args().at(0);
   if (kind == "containers")
     containers(call);
   else if (kind == "pids")
     pids(call);
-  // "images": there is no image store yet; nothing to offer.
+  else if (kind == "images") {
+    // What `ctk images` lists, through the images plugin (the one reader of
+    // the store): NAME:TAG of tagged rows, and every short ID.
+    ParsedCommand images;
+    images.options.emplace_back(
+        "format", "{{if ne .Tag \"<none>\"}}{{.Repository}}:{{.Tag}}\n{{end}}{{slice .ID 7 19}}");
+    app.run_named("images", images);
+  }
   return 0;
 }
 

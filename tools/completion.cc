@@ -42,6 +42,8 @@ std::vector<CompletionOption> completion_options(const ctk_command_v1 &cmd) {
     out.push_back({"format", 0, true, false, "", "Output format"});
     if (has_id_column(cmd))
       out.push_back({"no-trunc", 0, false, false, "", "Do not truncate"});
+    if (const auto *q = quiet_column(cmd))
+      out.push_back({"quiet", 'q', false, false, "", std::string("Only ") + q->header});
   }
   out.push_back({"help", 0, false, false, "", "Print help"});
   return out;

@@ -57,6 +57,16 @@ _ctk() {
     if [ -n "$subs" ]; then
         if [ "$i" -ge "$COMP_CWORD" ]; then
             COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+            # When the group word is a command too ("ctk layers IMAGE"), its
+            # options and first argument complete beside the subcommands.
+            _ctk_command "$cmd" || return
+            case "$cur" in
+            -*) COMPREPLY=($(compgen -W "$opts" -- "$cur")); return ;;
+            esac
+            local first=($poskinds) found=("${COMPREPLY[@]}")
+            [ "${#first[@]}" -gt 0 ] || return
+            _ctk_values "${first[0]%...}" "$cur"
+            COMPREPLY=("${found[@]}" "${COMPREPLY[@]}")
             return
         fi
         # A word that is not a subcommand is an argument of the group's own

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli.h"
+#include "render/live_view.h"
 
 namespace ctk::tools {
 
@@ -174,6 +175,10 @@ std::string command_help(const ctk_command_v1 &cmd) {
       help += fmt::format(" (default \"{}\")", o.default_value);
     if (o.flags & CTK_OPT_MULTI)
       help += " (may repeat)";
+    if (o.flags & CTK_OPT_NO_LIVE)
+      help += " (plain output, no live view)";
+    if (o.flags & CTK_OPT_VIEW)
+      help += fmt::format(" (= ctk {} {}; see its help for its options)", cmd.name, o.long_name);
     rows.emplace_back(left, help);
   }
   if (renders_output(cmd)) {
@@ -181,6 +186,8 @@ std::string command_help(const ctk_command_v1 &cmd) {
                       "Output: table (default), json, jsonl, 'table TEMPLATE' or a Go template");
     if (has_id_column(cmd))
       rows.emplace_back("    --no-trunc", "Do not truncate IDs and cells");
+    if (const auto *q = quiet_column(cmd))
+      rows.emplace_back("-q, --quiet", fmt::format("Only the {} of each row, no header", q->header));
   }
   rows.emplace_back("    --help", "Print this help");
   out += "\nOptions:\n" + two_columns(rows);
@@ -196,6 +203,8 @@ std::string command_help(const ctk_command_v1 &cmd) {
     }
     out += "\nColumns (JSON keys and template fields):\n" + two_columns(cols);
   }
+  if ((cmd.flags & CTK_CMD_LIVE) && (cmd.flags & CTK_CMD_STREAM))
+    out += kLiveViewHelp;
   return out;
 }
 

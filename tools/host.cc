@@ -65,6 +65,16 @@ ctk_host_v1 make_table() {
   t.write_raw = [](void *c, const char *d, size_t n) {
     shielded([&] { self(c).write_raw(d, n); });
   };
+  t.interval = [](void *c, double requested) -> double {
+    double r = requested;
+    shielded([&] { r = self(c).interval(requested); });
+    return r;
+  };
+  t.wake_fd = [](void *c) -> int {
+    int r = -1;
+    shielded([&] { r = self(c).wake_fd(); });
+    return r;
+  };
   return t;
 }
 
@@ -124,24 +134,34 @@ void Host::flush() {
 }
 
 void Host::progress(const char *label, uint64_t done, uint64_t total) {
+  if (renderer_ && renderer_->owns_terminal())
+    return;
   progress_.update(label ? label : "", done, total);
 }
 
-void Host::error(const char *msg) {
+void Host::say(int level, const std::string &line) {
+  // A line written over the live view would scramble it: the view shows it
+  // and repeats it on stderr once the terminal is back.
+  if (renderer_ && renderer_->owns_terminal()) {
+    renderer_->diagnostic(level, line);
+    return;
+  }
   progress_.finish();
-  print_stderr(fmt::format("ctk: {}\n", msg ? msg : ""));
+  print_stderr(line);
+}
+
+void Host::error(const char *msg) {
+  say(CTK_LOG_ERROR, fmt::format("ctk: {}\n", msg ? msg : ""));
 }
 
 void Host::warn(const char *msg) {
-  progress_.finish();
-  print_stderr(fmt::format("ctk: warning: {}\n", msg ? msg : ""));
+  say(CTK_LOG_WARN, fmt::format("ctk: warning: {}\n", msg ? msg : ""));
 }
 
 void Host::log(int level, const char *msg) {
   if (level > cfg_.log_level)
     return;
-  progress_.finish();
-  print_stderr(fmt::format("ctk: {}: {}\n", level_name(level), msg ? msg : ""));
+  say(level, fmt::format("ctk: {}: {}\n", level_name(level), msg ? msg : ""));
 }
 
 bool Host::interrupted() {
@@ -156,6 +176,14 @@ void Host::write_raw(const char *data, size_t n) {
   if (data && n)
     out_.write(data, static_cast<std::streamsize>(n));
   check_output();
+}
+
+double Host::interval(double requested) {
+  return renderer_ ? renderer_->interval(requested) : requested;
+}
+
+int Host::wake_fd() {
+  return renderer_ ? renderer_->wake_fd() : -1;
 }
 
 void Host::check_output() {

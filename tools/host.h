@@ -51,8 +51,11 @@ public:
   bool interrupted();
   int interrupt_fd();
   void write_raw(const char *data, size_t n);
+  double interval(double requested);
+  int wake_fd();
 
 private:
+  void say(int level, const std::string &line); // stderr, or the live view's status line
   void check_output();
   template <class F> void guard_render(F &&f);
 

@@ -118,12 +118,16 @@ std::optional<std::string> command_problem(const ctk_command_v1 &c) {
     // --format and --no-trunc belong to the renderer; a command that renders
     // nothing (save, load) may use --format for its own meaning, as docker's
     // `save --format` does.
-    if (l == "help" || (renders_output(c) && (l == "format" || l == "no-trunc")))
+    if (l == "help" ||
+        (renders_output(c) && (l == "format" || l == "no-trunc" ||
+                               (quiet_column(c) && (l == "quiet" || o.short_name == 'q')))))
       return fmt::format("command \"{}\" declares --{}, which the host provides", name, l);
     if (!longs.insert(l).second)
       return fmt::format("command \"{}\" declares --{} twice", name, l);
     if (o.short_name && !shorts.insert(o.short_name).second)
       return fmt::format("command \"{}\" declares -{} twice", name, o.short_name);
+    if ((o.flags & CTK_OPT_VIEW) && !(o.flags & CTK_OPT_FLAG))
+      return fmt::format("command \"{}\": view option --{} must be a flag", name, l);
   }
   for (size_t i = 0; i < c.n_positionals; i++) {
     const auto &p = c.positionals[i];
@@ -132,9 +136,14 @@ std::optional<std::string> command_problem(const ctk_command_v1 &c) {
     if ((p.flags & CTK_POS_VARIADIC) && i + 1 != c.n_positionals)
       return fmt::format("command \"{}\": variadic positional {} is not last", name, p.name);
   }
-  for (size_t i = 0; i < c.n_columns; i++)
+  size_t quiet = 0;
+  for (size_t i = 0; i < c.n_columns; i++) {
     if (null_or_empty(c.columns[i].key) || c.columns[i].header == nullptr)
       return fmt::format("command \"{}\" has a column without a key or header", name);
+    quiet += (c.columns[i].flags & CTK_COL_QUIET) ? 1 : 0;
+  }
+  if (quiet > 1)
+    return fmt::format("command \"{}\" has {} quiet columns (at most one)", name, quiet);
   return std::nullopt;
 }
 
@@ -159,6 +168,15 @@ std::optional<std::string> descriptor_problem(const ctk_plugin_v1 *d) {
       return p;
     if (!names.insert(d->commands[i].name).second)
       return fmt::format("command \"{}\" is declared twice", d->commands[i].name);
+  }
+  // A view flag runs "<command> <flag>", which this plugin must declare.
+  for (size_t i = 0; i < d->n_commands; i++) {
+    const auto &c = d->commands[i];
+    for (size_t k = 0; k < c.n_options; k++)
+      if ((c.options[k].flags & CTK_OPT_VIEW) &&
+          !names.count(std::string(c.name) + " " + c.options[k].long_name))
+        return fmt::format("command \"{}\": view option --{} names no command \"{} {}\"",
+                           c.name, c.options[k].long_name, c.name, c.options[k].long_name);
   }
   return std::nullopt;
 }

@@ -14,6 +14,7 @@ namespace {
 std::atomic<int> g_count{0};
 std::atomic<bool> g_quiet{false};
 int g_fd = -1;
+std::atomic<void (*)()> g_last_words{nullptr};
 
 void notify() {
   if (g_fd >= 0) {
@@ -25,8 +26,11 @@ void notify() {
 }
 
 void on_signal(int sig) {
-  if (g_count.fetch_add(1) > 0)
+  if (g_count.fetch_add(1) > 0) {
+    if (auto hook = g_last_words.load())
+      hook();
     _exit(128 + sig);
+  }
   notify();
 }
 
@@ -55,6 +59,10 @@ void raise_quietly() {
   // Not counted as a signal: a later real SIGINT still gets its graceful turn.
   if (!g_quiet.exchange(true))
     notify();
+}
+
+void set_last_words(void (*hook)()) {
+  g_last_words.store(hook);
 }
 
 } // namespace ctk::tools::interrupts

@@ -14,7 +14,11 @@ namespace ctk::tools::interrupts {
 void install();
 bool raised();
 int fd(); // an eventfd; -1 before install()
-// Marks the command as interrupted without a signal (stdout closed).
+// Marks the command as interrupted without a signal (stdout closed, or the
+// user quit the live view).
 void raise_quietly();
+// Runs just before a second signal ends the process at once, to put the
+// terminal back (the live view). Only async-signal-safe calls; null clears.
+void set_last_words(void (*hook)());
 
 } // namespace ctk::tools::interrupts

@@ -80,6 +80,10 @@ Result<std::vector<Loaded>> load_archive(Store &store, const std::string &path,
   if (src != "-" && is_dir(src))
     layout = true;
   const std::string what = "cannot load " + (src == "-" ? std::string("stdin") : src);
+  // Blobs are unreferenced until the commit: no garbage collection meanwhile.
+  auto session = store.begin_write();
+  if (!session)
+    return wrap(session, what);
 
   Result<Collected> c = layout ? read_layout_dir(src) : detail::read_archive(store, src, opt);
   if (!c)

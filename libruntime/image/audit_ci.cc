@@ -40,7 +40,8 @@ CiVerdict evaluate_ci(const Audit &audit, const CiRules &rules) {
     bool on = rules.lowest_efficiency.has_value();
     bool ok = !on || !(*rules.lowest_efficiency > m.efficiency);
     add("lowestEfficiency", on, ok,
-        ok ? std::string()
+        ok ? "efficiency=" + fmt_double(m.efficiency) +
+                 " >= threshold=" + fmt_double(rules.lowest_efficiency.value_or(0))
            : "image efficiency is too low (efficiency=" + fmt_double(m.efficiency) +
                  " < threshold=" + fmt_double(*rules.lowest_efficiency) + ")");
   }
@@ -48,7 +49,8 @@ CiVerdict evaluate_ci(const Audit &audit, const CiRules &rules) {
     bool on = rules.highest_wasted_bytes.has_value();
     bool ok = !on || m.wasted_bytes <= *rules.highest_wasted_bytes;
     add("highestWastedBytes", on, ok,
-        ok ? std::string()
+        ok ? "wasted-bytes=" + std::to_string(m.wasted_bytes) +
+                 " <= threshold=" + std::to_string(rules.highest_wasted_bytes.value_or(0))
            : "too many bytes wasted (wasted-bytes=" + std::to_string(m.wasted_bytes) +
                  " > threshold=" + std::to_string(*rules.highest_wasted_bytes) + ")");
   }
@@ -56,7 +58,8 @@ CiVerdict evaluate_ci(const Audit &audit, const CiRules &rules) {
     bool on = rules.highest_user_wasted_percent.has_value();
     bool ok = !on || !(m.user_wasted_percent > *rules.highest_user_wasted_percent);
     add("highestUserWastedPercent", on, ok,
-        ok ? std::string()
+        ok ? "%-user-wasted-bytes=" + fmt_double(m.user_wasted_percent) +
+                 " <= threshold=" + fmt_double(rules.highest_user_wasted_percent.value_or(0))
            : "too many bytes wasted, relative to the user bytes added (%-user-wasted-bytes=" +
                  fmt_double(m.user_wasted_percent) +
                  " > threshold=" + fmt_double(*rules.highest_user_wasted_percent) + ")");
@@ -67,7 +70,7 @@ CiVerdict evaluate_ci(const Audit &audit, const CiRules &rules) {
       if (f.kind == FindingKind::deleted_but_shipped && f.secret)
         secrets.push_back(&f);
     bool ok = !rules.no_deleted_secrets || secrets.empty();
-    std::string msg;
+    std::string msg = "no deleted secret ships";
     if (!ok) {
       msg = std::to_string(secrets.size()) + " deleted secret(s) still ship in earlier layers:";
       for (size_t i = 0; i < secrets.size() && i < 5; ++i)

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,11 @@ struct ScanRecord {
   bool whiteout = false;
   bool opaque = false;
   bool key_content = false; // first bytes look like a private key
+  std::string link_target;  // symlink, hardlink: as stored
+  // The data of a file the scan was asked to capture (see Capture); shared
+  // so the merged tree and every image that holds the layer can keep it.
+  std::shared_ptr<const std::string> content;
+  bool content_truncated = false; // the file was larger than Capture::max_bytes
 };
 
 struct LayerScan {
@@ -34,8 +41,37 @@ struct LayerScan {
   uint64_t compressed_bytes = 0;
 };
 
+// Files whose data a scan keeps besides hashing it (package databases for
+// the image diff): at most max_bytes of each, the rest is hashed only.
+struct Capture {
+  std::function<bool(std::string_view path)> wants;
+  uint64_t max_bytes = 0;
+};
+
 // Reads one layer stream to its end.
-Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_content);
+Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_content,
+                             const Capture *capture = nullptr);
+
+// Scans each layer once on `threads` workers (0: min(2, cores, layers));
+// results in input order. An empty layer (no `open`) scans as no entries.
+std::vector<Result<LayerScan>> scan_layers(const std::vector<const AuditLayerInput *> &layers,
+                                           const Limits &limits, unsigned threads,
+                                           bool sniff_content, const Capture *capture = nullptr);
+
+// One live path of a merged tree, with what identifies its content.
+struct MergedEntry {
+  std::string path;
+  TreeNode node;
+  std::array<uint64_t, 2> hash{};
+  std::string link_target;
+  std::shared_ptr<const std::string> content; // when captured
+  bool content_truncated = false;
+};
+
+// Merges layer scans (bottom first) exactly as audit_layers does and returns
+// the live paths of the final tree in PathLess order: whiteouts and opaque
+// directories applied, deleted paths absent.
+std::vector<MergedEntry> merge_final_tree(const std::vector<const LayerScan *> &scans);
 
 // Does the start of a file look like a private key? (PEM, OpenSSH, PuTTY)
 bool looks_like_private_key(std::string_view head);

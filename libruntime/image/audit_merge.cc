@@ -56,6 +56,9 @@ struct Node {
   TreeNode t;
   std::array<uint64_t, 2> hash{};
   bool key_content = false;
+  std::string link_target;
+  std::shared_ptr<const std::string> content; // captured data (image diff)
+  bool content_truncated = false;
   // dive's per-path accounting: one size per layer the path appears in.
   uint64_t dive_sum = 0, dive_min = 0;
   uint32_t dive_count = 0;
@@ -89,6 +92,7 @@ public:
 
   void apply(size_t k, const LayerScan &scan, LayerAudit &la);
   void finish(size_t top_wasted);
+  std::vector<detail::MergedEntry> live_entries() const;
 
 private:
   struct Removed {
@@ -233,12 +237,23 @@ void Merger::apply(size_t k, const LayerScan &scan, LayerAudit &la) {
     m.t.implicit = false;
     m.hash = r.hash;
     m.key_content = r.key_content;
+    m.link_target = r.link_target;
+    m.content = r.content;
+    m.content_truncated = r.content_truncated;
     m.contribute(k, r.size);
     la.files.push_back(std::move(f));
   }
   std::stable_sort(la.files.begin(), la.files.end(), [](const LayerFile &a, const LayerFile &b) {
     return PathLess{}(a.path, b.path);
   });
+}
+
+std::vector<detail::MergedEntry> Merger::live_entries() const {
+  std::vector<detail::MergedEntry> out;
+  for (const auto &[path, n] : tree_)
+    if (n.live() && !path.empty())
+      out.push_back({path, n.t, n.hash, n.link_target, n.content, n.content_truncated});
+  return out;
 }
 
 void Merger::finish(size_t top_wasted) {
@@ -306,32 +321,33 @@ void Merger::finish(size_t top_wasted) {
 
 } // namespace
 
-Result<Audit> audit_layers(const std::vector<AuditLayerInput> &layers, const AuditOptions &opt) {
+namespace detail {
+
+std::vector<Result<LayerScan>> scan_layers(const std::vector<const AuditLayerInput *> &layers,
+                                           const Limits &limits, unsigned threads,
+                                           bool sniff_content, const Capture *capture) {
   size_t count = layers.size();
   std::vector<std::optional<Result<LayerScan>>> scans(count);
-  auto describe = [&](size_t i) {
-    return "layer " + std::to_string(i) +
-           (layers[i].digest.empty() ? "" : " (" + layers[i].digest + ")");
-  };
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < count;) {
-      if (!layers[i].open) {
-        scans[i] = layers[i].empty_layer
+      const AuditLayerInput &in = *layers[i];
+      if (!in.open) {
+        scans[i] = in.empty_layer
                        ? Result<LayerScan>(LayerScan{})
                        : Result<LayerScan>(fail(Errc::invalid_argument, "no way to open it"));
         continue;
       }
-      auto fd = layers[i].open();
+      auto fd = in.open();
       if (!fd) {
         scans[i] = tl::unexpected(fd.error());
         continue;
       }
-      scans[i] = detail::scan_layer(std::move(*fd), opt.limits, opt.sniff_content);
+      scans[i] = scan_layer(std::move(*fd), limits, sniff_content, capture);
     }
   };
-  unsigned threads =
-      opt.threads ? opt.threads : std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  if (threads == 0)
+    threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(count, 1)));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t)
@@ -339,22 +355,54 @@ Result<Audit> audit_layers(const std::vector<AuditLayerInput> &layers, const Aud
   worker();
   for (auto &t : pool)
     t.join();
+  std::vector<Result<LayerScan>> out;
+  out.reserve(count);
+  for (auto &s : scans)
+    out.push_back(std::move(*s));
+  return out;
+}
+
+std::vector<MergedEntry> merge_final_tree(const std::vector<const LayerScan *> &scans) {
+  // The audit's own merge, so the diff sees exactly the tree `ctk layers
+  // tree` shows; the per-layer tables it builds on the way are dropped.
+  Audit scratch;
+  Merger merger(scratch);
+  for (size_t i = 0; i < scans.size(); ++i) {
+    LayerAudit la;
+    merger.apply(i, *scans[i], la);
+  }
+  return merger.live_entries();
+}
+
+} // namespace detail
+
+Result<Audit> audit_layers(const std::vector<AuditLayerInput> &layers, const AuditOptions &opt) {
+  size_t count = layers.size();
+  auto describe = [&](size_t i) {
+    return "layer " + std::to_string(i) +
+           (layers[i].digest.empty() ? "" : " (" + layers[i].digest + ")");
+  };
+  std::vector<const AuditLayerInput *> inputs;
+  for (const auto &l : layers)
+    inputs.push_back(&l);
+  std::vector<Result<LayerScan>> scans =
+      detail::scan_layers(inputs, opt.limits, opt.threads, opt.sniff_content);
 
   Audit audit;
   audit.layers.resize(count);
   Merger merger(audit);
   for (size_t i = 0; i < count; ++i) {
-    if (!*scans[i])
-      return wrap(*scans[i], "cannot audit " + describe(i));
+    if (!scans[i])
+      return wrap(scans[i], "cannot audit " + describe(i));
     LayerAudit &la = audit.layers[i];
     la.index = i;
     la.digest = layers[i].digest;
     la.created_by = layers[i].created_by;
     la.empty_layer = layers[i].empty_layer;
     la.compressed_size =
-        layers[i].compressed_size ? layers[i].compressed_size : (*scans[i])->compressed_bytes;
-    merger.apply(i, **scans[i], la);
-    scans[i].reset(); // the table now lives in la.files
+        layers[i].compressed_size ? layers[i].compressed_size : scans[i]->compressed_bytes;
+    merger.apply(i, *scans[i], la);
+    *scans[i] = {}; // the table now lives in la.files
   }
   merger.finish(opt.top_wasted);
   return audit;

@@ -86,7 +86,8 @@ std::string secret_name_reason(std::string_view path) {
   return {};
 }
 
-Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_content) {
+Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_content,
+                             const Capture *capture) {
   auto reader = LayerReader::open(std::move(fd), limits);
   if (!reader)
     return tl::unexpected(reader.error());
@@ -121,6 +122,12 @@ Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_conte
       if (EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
         return fail(Errc::internal, "cannot hash with SHA-256 (libcrypto)");
       uint64_t total = 0;
+      std::string *kept = nullptr;
+      std::shared_ptr<std::string> captured;
+      if (capture && capture->wants(e.path)) {
+        captured = std::make_shared<std::string>();
+        kept = captured.get();
+      }
       for (;;) {
         auto n = reader->read_data(buf.get(), kBufSize);
         if (!n)
@@ -130,6 +137,11 @@ Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_conte
         if (total == 0 && sniff_content)
           r.key_content =
               looks_like_private_key(std::string_view(buf.get(), std::min(*n, kSniffBytes)));
+        if (kept) {
+          uint64_t room = capture->max_bytes - std::min<uint64_t>(kept->size(), capture->max_bytes);
+          kept->append(buf.get(), std::min<uint64_t>(room, *n));
+          r.content_truncated = r.content_truncated || *n > room;
+        }
         total += *n;
         if (EVP_DigestUpdate(ctx.get(), buf.get(), *n) != 1)
           return fail(Errc::internal, "cannot hash with SHA-256 (libcrypto)");
@@ -137,6 +149,7 @@ Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_conte
       if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
         return fail(Errc::internal, "cannot hash with SHA-256 (libcrypto)");
       r.hash = digest_prefix(md);
+      r.content = std::move(captured);
       // The data actually read is the size: a truncated entry is the
       // reader's error, and sparse files report their apparent size.
       r.size = std::max<uint64_t>(total, e.size);
@@ -145,6 +158,7 @@ Result<LayerScan> scan_layer(UniqueFd fd, const Limits &limits, bool sniff_conte
       if (!h)
         return tl::unexpected(h.error());
       r.hash = *h;
+      r.link_target = std::move(e.link_target);
     } else if (e.type == EntryType::chardev || e.type == EntryType::blockdev) {
       r.hash = {e.dev_major, e.dev_minor};
     }

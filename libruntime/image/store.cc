@@ -8,45 +8,15 @@
 #include <cstring>
 
 #include "ctk/runtime/image_store.h"
+#include "store_internal.h"
 
 namespace ctk::rt::image {
 
-namespace {
-
-// Removes temporary files whose writer is gone. A live writer holds a flock
-// on its file, so LOCK_NB failing means "in use, leave it".
-void clean_tmp(const std::string &tmp_dir) {
-  DIR *d = ::opendir(tmp_dir.c_str());
-  if (!d)
-    return;
-  while (auto *e = ::readdir(d)) {
-    if (e->d_name[0] == '.')
-      continue;
-    std::string p = tmp_dir + "/" + e->d_name;
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
-      continue;
-    UniqueFd owner(fd);
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
-      ::unlink(p.c_str());
-  }
-  ::closedir(d);
-}
-
-Result<void> fsync_dir(const std::string &dir) {
-  auto fd = open_fd(dir, O_RDONLY | O_DIRECTORY);
-  if (!fd)
-    return tl::unexpected(fd.error());
-  if (::fsync(fd->get()) != 0)
-    return fail_errno("cannot fsync " + dir);
-  return {};
-}
-
-} // namespace
+using detail::fsync_dir;
 
 Result<Store> Store::open(const std::string &root) {
   std::string dir = root + "/image";
-  for (const char *sub : {"", "/blobs/sha256", "/tmp"}) {
+  for (const char *sub : {"", "/blobs/sha256", detail::kTmp, detail::kLayers, detail::kLocks}) {
     auto r = make_dirs(dir + sub, 0700);
     if (!r)
       return wrap(r, "cannot open the image store in " + root);
@@ -58,7 +28,13 @@ Result<Store> Store::open(const std::string &root) {
   Store s(dir);
   // Cleaning is best effort and only when nobody commits or deletes now.
   if (auto l = s.lock(LockMode::exclusive, false))
-    clean_tmp(dir + "/tmp");
+    detail::clean_tmp(dir + detail::kTmp);
+  // Garbage only after a write session that may have left some (a killed or
+  // failed load), and only when no session runs: one stat otherwise. Best
+  // effort as well: the mark stays until a collection succeeds.
+  struct stat st {};
+  if (::stat((dir + detail::kGcNeeded).c_str(), &st) == 0)
+    (void)s.collect_garbage(false);
   return s;
 }
 
@@ -126,6 +102,11 @@ Result<BlobWriter> Store::begin_blob() {
   std::string tmpl = dir_ + "/tmp/blob.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
+  // clean_tmp() runs under the store lock exclusively: holding it shared
+  // until our flock keeps it from taking the file in between.
+  auto guard = lock(LockMode::shared);
+  if (!guard)
+    return tl::unexpected(guard.error());
   int fd = ::mkostemp(name.data(), O_CLOEXEC);
   if (fd < 0)
     return fail_errno("cannot create a temporary blob in " + dir_ + "/tmp");

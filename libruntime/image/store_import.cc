@@ -78,6 +78,10 @@ Result<Image> import_rootfs(Store &store, const std::string &path, const ImportO
   auto name = normalize_name(opt.name);
   if (!name)
     return wrap(name, what);
+  // Until commit_image, the blobs below are referenced by nothing.
+  auto session = store.begin_write();
+  if (!session)
+    return wrap(session, what);
   UniqueFd in;
   uint64_t total = 0;
   if (path == "-") {

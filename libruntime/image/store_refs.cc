@@ -1,4 +1,5 @@
 // refs.json: which manifests are images and under which names.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <set>
 
 #include "ctk/runtime/image_store.h"
+#include "store_internal.h"
 
 namespace ctk::rt::image {
 
@@ -146,29 +148,22 @@ Result<void> Store::tag(std::string_view src, std::string_view dst) {
   return commit_image(img->manifest, {*name});
 }
 
-Result<void> Store::delete_unreferenced(const json &refs, const Digest &manifest) const {
-  std::set<std::string> used;
-  for (const auto &[k, v] : refs["images"].items()) {
-    auto d = Digest::parse(k);
-    if (!d)
-      continue;
-    used.insert(d->str());
-    if (auto m = read_manifest(*d)) {
-      used.insert(m->config.digest.str());
-      for (const auto &l : m->layers)
-        used.insert(l.digest.str());
-    }
+Result<void> Store::delete_unreferenced(const json &refs, const Image &img) const {
+  detail::Needed used, mine;
+  for (const auto &[k, v] : refs["images"].items())
+    if (auto d = Digest::parse(k))
+      detail::add_needs(*this, *d, used);
+  detail::add_needs(*this, img.manifest, mine);
+  // Layers first: they are found through the config, a blob below.
+  for (const auto &c : mine.chains)
+    if (!used.chains.count(c))
+      if (auto r = detail::remove_chain(*this, c); !r)
+        return r;
+  for (const auto &b : mine.blobs) {
+    auto d = Digest::parse(b);
+    if (d && !used.blobs.count(b) && ::unlink(blob_path(*d).c_str()) != 0 && errno != ENOENT)
+      return fail_errno("cannot delete blob " + b);
   }
-  auto m = read_manifest(manifest);
-  std::vector<Digest> mine{manifest};
-  if (m) {
-    mine.push_back(m->config.digest);
-    for (const auto &l : m->layers)
-      mine.push_back(l.digest);
-  }
-  for (const auto &d : mine)
-    if (!used.count(d.str()) && ::unlink(blob_path(d).c_str()) != 0 && errno != ENOENT)
-      return fail_errno("cannot delete blob " + d.str());
   return {};
 }
 
@@ -205,13 +200,36 @@ Result<Store::Removed> Store::remove(std::string_view ref, bool force) {
       return tl::unexpected(r.error());
     return out;
   }
+  // A running container (or an unpack) holds the image: its layers are
+  // mounted. Deleting them would pull the filesystem from under it, so the
+  // image stays; -f takes its names (docker's dangling <none> image).
+  const std::string use_path = dir_ + detail::kLocks + "/use-" + std::string(img->manifest.hex());
+  auto held = detail::lock_file(use_path, LockMode::exclusive, false);
+  if (!held) {
+    if (held.error().code != Errc::busy)
+      return wrap(held, "cannot remove image " + std::string(ref));
+    if (!force)
+      return fail(Errc::busy, "cannot remove image " + std::string(ref) +
+                                  ": a running container uses it (-f untags it only)");
+    imgs[img->manifest.str()]["names"] = json::array();
+    if (auto r = write_refs(*refs); !r)
+      return tl::unexpected(r.error());
+    return out;
+  }
+  // Whatever a crash below leaves, the next open collects.
+  auto mark = open_fd(dir_ + detail::kGcNeeded, O_WRONLY | O_CREAT | O_NOFOLLOW, 0600);
+  if (!mark)
+    return wrap(mark, "cannot remove image " + std::string(ref));
   imgs.erase(img->manifest.str());
   // refs.json first: a crash after it leaves unreferenced blobs (garbage),
   // never an image whose blobs are gone.
   if (auto r = write_refs(*refs); !r)
     return tl::unexpected(r.error());
-  if (auto r = delete_unreferenced(*refs, img->manifest); !r)
+  if (auto r = delete_unreferenced(*refs, *img); !r)
     return tl::unexpected(r.error());
+  // Held exclusively: a user waiting on it retries on a new file and finds
+  // the image gone.
+  ::unlink(use_path.c_str());
   out.deleted = img->config;
   return out;
 }

@@ -1,7 +1,14 @@
 #include "ctk/runtime/plugin.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <exception>
+
+#include <poll.h>
 
 namespace ctk::rt::plugin {
 
@@ -142,6 +149,41 @@ void Call::log(int level, std::string_view msg) const {
     return;
   std::string m(msg);
   c_->host->log(c_->host_ctx, level, m.c_str());
+}
+
+namespace {
+// A host older than ABI 1.1 ends its table before these entries.
+template <class M> bool host_has(const ctk_host_v1 *h, M ctk_host_v1::*member) {
+  const auto *base = reinterpret_cast<const char *>(h);
+  const auto *field = reinterpret_cast<const char *>(&(h->*member));
+  return h->size >= static_cast<size_t>(field - base) + sizeof(M) && h->*member != nullptr;
+}
+} // namespace
+
+double Call::interval(double requested) const {
+  if (!host_has(c_->host, &ctk_host_v1::interval))
+    return requested;
+  return c_->host->interval(c_->host_ctx, requested);
+}
+
+bool Call::wait_interval(double requested) const {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const int wake = host_has(c_->host, &ctk_host_v1::wake_fd) ? c_->host->wake_fd(c_->host_ctx) : -1;
+  for (;;) {
+    if (interrupted())
+      return false;
+    // Asked again on every wake: the user may have changed it meanwhile, and
+    // the new interval counts from the last sample, not from the key press.
+    double secs = interval(requested);
+    double left = secs - std::chrono::duration<double>(Clock::now() - start).count();
+    if (!(left > 0))
+      return true;
+    int ms = static_cast<int>(std::ceil(std::min(left, 3600.0) * 1000));
+    pollfd fds[2] = {{interrupt_fd(), POLLIN, 0}, {wake, POLLIN, 0}};
+    if (::poll(fds, 2, ms) < 0 && errno != EINTR)
+      return !interrupted();
+  }
 }
 
 int Call::fail(const Error &e, int status) const { return fail(e.message(), status); }

@@ -1,6 +1,5 @@
-// ctk images: one row per name (an untagged image: one <none> row).
-// docker's -q needs a header-less one-column view from the host; until it
-// has one, --format '{{.ID}}' does the job.
+// ctk images: one row per name (an untagged image: one <none> row). -q is
+// the host's: the ID column is the quiet column.
 
 #include "commands.h"
 

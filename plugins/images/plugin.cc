@@ -54,7 +54,7 @@ const ctk_positional_v1 kImportPositionals[] = {
 const ctk_column_v1 kImagesColumns[] = {
     {"Repository", "REPOSITORY", CTK_COL_STRING, 0, "Repository, docker's short form"},
     {"Tag", "TAG", CTK_COL_STRING, 0, "Tag"},
-    {"ID", "IMAGE ID", CTK_COL_ID, 0, "Image ID (config digest)"},
+    {"ID", "IMAGE ID", CTK_COL_ID, CTK_COL_QUIET, "Image ID (config digest)"},
     {"CreatedAt", "CREATED", CTK_COL_TIMESTAMP, 0, "When the image was built"},
     {"Size", "SIZE", CTK_COL_BYTES, 0, "Size of its layers as stored"},
     {"Digest", "DIGEST", CTK_COL_ID, CTK_COL_HIDDEN, "Manifest digest"},

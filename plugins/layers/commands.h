@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ctk/runtime/image_audit.h"
+#include "ctk/runtime/image_source.h"
 #include "ctk/runtime/image_store.h"
 #include "ctk/runtime/plugin.h"
 
@@ -16,12 +17,15 @@ int run_tree(Call &call);
 int run_summary(Call &call);
 int run_findings(Call &call);
 int run_ci(Call &call);
+int run_diff(Call &call);          // cmd_diff.cc
+int run_diff_packages(Call &call);
 
-// The audit of the image named by the call's first argument: a name or ID in
-// the store under --root, or docker-archive:PATH, oci-archive:PATH, oci:DIR
-// or a bare path to an archive (loaded into a private temporary store that
-// is removed before this returns). Errors name the image.
+// The audit of the image named by the call's first argument (see open_image).
+// Errors name the image.
 rt::Result<rt::image::Audit> audit_image(const Call &call);
+// The image a reference names, through the one image resolver (ctk's store
+// under --root, archives, docker-daemon:, containers-storage:).
+rt::Result<rt::image::OpenedImage> open_image(const Call &call, const std::string &ref);
 
 std::string_view entry_type_name(rt::image::EntryType t);
 std::string_view status_name(rt::image::FileStatus s);

@@ -5,9 +5,13 @@
 //   ctk layers summary IMAGE          dive's efficiency and wasted bytes, reclaimable bytes
 //   ctk layers findings IMAGE         deleted-but-shipped (secrets), setuid, world-writable
 //   ctk layers ci IMAGE               dive's CI gate: exit 0 pass, 1 fail, 2 error
+//   ctk diff IMAGE IMAGE              files added, deleted, changed (cmd_diff.cc)
+//   ctk diff packages IMAGE IMAGE     packages added, removed, upgraded, downgraded
 //
 // Each view is its own command because the host renders a command's records
 // from one static column table: a tree row and a layer row cannot share it.
+// `ctk layers --tree IMAGE` (and --summary, --findings, --ci) are the same
+// commands, selected by view flags (CTK_OPT_VIEW).
 #include "commands.h"
 
 namespace ctk::plugins::layers {
@@ -50,6 +54,15 @@ const ctk_option_v1 kLayerOptions[] = {
     {"layer", 'l', 0, CTK_ARG_INT, "N", nullptr, "Only layer N (from 0)"},
     {"changes-only", 'c', CTK_OPT_FLAG, CTK_ARG_STRING, nullptr, nullptr,
      "Leave paths rewritten identically out of Files"},
+    // dive's and the spellings of the other views.
+    {"tree", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
+     "The merged filesystem, path by path"},
+    {"summary", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
+     "dive's efficiency and wasted bytes, reclaimable bytes"},
+    {"findings", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
+     "Deleted-but-shipped files, setuid and world-writable paths"},
+    {"ci", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
+     "dive's CI gate: exit 0 pass, 1 fail, 2 error"},
 };
 
 const ctk_option_v1 kTreeOptions[] = {
@@ -118,11 +131,48 @@ const ctk_column_v1 kCiColumns[] = {
     {"Detail", "DETAIL", CTK_COL_STRING, CTK_COL_WIDE, "Measured value and threshold"},
 };
 
+// ctk diff IMAGE IMAGE (cmd_diff.cc).
+const ctk_positional_v1 kTwoImages[] = {
+    {"IMAGE", CTK_ARG_IMAGE, 0, "The image to compare from. " IMAGE_HELP},
+    {"IMAGE", CTK_ARG_IMAGE, 0, "The image to compare to, in the same forms"},
+};
+const ctk_option_v1 kDiffOptions[] = {
+    {"packages", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
+     "Compare the installed packages (dpkg, apk) instead of the files"},
+};
+const ctk_column_v1 kDiffColumns[] = {
+    {"Change", "CHANGE", CTK_COL_STRING, 0, "A added, D deleted, C changed (as docker diff)"},
+    {"Path", "PATH", CTK_COL_STRING, CTK_COL_WIDE, "Full path"},
+    {"Type", "TYPE", CTK_COL_STRING, 0, "file, dir, symlink, hardlink, chardev, blockdev, fifo"},
+    {"OldSize", "OLD SIZE", CTK_COL_BYTES, 0, "Data size in the first image"},
+    {"NewSize", "NEW SIZE", CTK_COL_BYTES, 0, "Data size in the second image"},
+    {"OldMode", "OLD MODE", CTK_COL_STRING, 0, "Permission bits in the first image, octal"},
+    {"NewMode", "NEW MODE", CTK_COL_STRING, 0, "Permission bits in the second image, octal"},
+    {"Detail", "DETAIL", CTK_COL_STRING, CTK_COL_WIDE,
+     "What changed: content, mode, owner, type, link (with old -> new)"},
+    {"Kind", "KIND", CTK_COL_STRING, CTK_COL_HIDDEN, "added, removed or changed"},
+    {"What", "WHAT", CTK_COL_LIST, CTK_COL_HIDDEN, "What changed, as a list"},
+    {"Old", "OLD", CTK_COL_OBJECT, CTK_COL_HIDDEN,
+     "The path in the first image: Type, Size, Mode, Uid, Gid, Target (null if absent)"},
+    {"New", "NEW", CTK_COL_OBJECT, CTK_COL_HIDDEN, "The path in the second image, as Old"},
+};
+const ctk_column_v1 kDiffPackageColumns[] = {
+    {"Change", "CHANGE", CTK_COL_STRING, 0, "added, removed, upgraded or downgraded"},
+    {"Package", "PACKAGE", CTK_COL_STRING, 0, "Name (name:arch when installed for several)"},
+    {"OldVersion", "OLD VERSION", CTK_COL_STRING, 0, "Version in the first image"},
+    {"NewVersion", "NEW VERSION", CTK_COL_STRING, 0, "Version in the second image"},
+    {"OldSize", "OLD SIZE", CTK_COL_BYTES, 0, "Installed size in the first image"},
+    {"NewSize", "NEW SIZE", CTK_COL_BYTES, 0, "Installed size in the second image"},
+    {"Manager", "MANAGER", CTK_COL_STRING, 0, "dpkg or apk"},
+    {"Arch", "ARCH", CTK_COL_STRING, CTK_COL_HIDDEN, "Architecture"},
+};
+
 const ctk_command_v1 kCommands[] = {
     {"layers", "Show what each layer of an image adds, modifies and deletes",
      "[--layer N] [--changes-only] IMAGE",
      "One row per layer, bottom first. --format json adds every file of every layer (Files). "
-     "Other views: ctk layers tree|summary|findings|ci IMAGE.",
+     "Other views: --tree, --summary, --findings, --ci (or ctk layers tree|summary|findings|ci "
+     "IMAGE).",
      kLayerOptions, count(kLayerOptions), kImage, 1, kLayerColumns, count(kLayerColumns), 0,
      &rt::plugin::entry<run_layers>},
     {"layers tree", "Show the merged filesystem of an image, path by path",
@@ -147,10 +197,25 @@ const ctk_command_v1 kCommands[] = {
      "when every rule passes, 1 when one fails (named on stderr), 2 on an error.",
      kCiOptions, count(kCiOptions), kImage, 1, kCiColumns, count(kCiColumns), 0,
      &rt::plugin::entry<run_ci>},
+    {"diff", "Show the files added, deleted and changed from one image to another",
+     "[--packages] IMAGE IMAGE",
+     "Every path of the second image's filesystem that differs from the first's: A added, D "
+     "deleted, C changed (content, mode, owner, type or link target). Deleted files of lower "
+     "layers are gone, as in a container. --packages (or ctk diff packages) compares the "
+     "installed packages instead.",
+     kDiffOptions, count(kDiffOptions), kTwoImages, 2, kDiffColumns, count(kDiffColumns), 0,
+     &rt::plugin::entry<run_diff>},
+    {"diff packages", "Show the packages added, removed, upgraded and downgraded between images",
+     "IMAGE IMAGE",
+     "From the dpkg database (/var/lib/dpkg/status, distroless /var/lib/dpkg/status.d) and the "
+     "apk database (/lib/apk/db/installed) of each image; versions compare by dpkg's and apk's "
+     "rules. When neither image has one, nothing is shown and a warning says so.",
+     nullptr, 0, kTwoImages, 2, kDiffPackageColumns, count(kDiffPackageColumns), 0,
+     &rt::plugin::entry<run_diff_packages>},
 };
 
 } // namespace
 } // namespace ctk::plugins::layers
 
-CTK_DEFINE_PLUGIN("layers", "Image layer audit: layers, tree, summary, findings, CI",
+CTK_DEFINE_PLUGIN("layers", "Image layer audit (layers, tree, summary, findings, CI), image diff",
                   ctk::plugins::layers::kCommands)

@@ -31,6 +31,10 @@ id=$(ctk images --format '{{.ID}}')
 ctk tag cli-test:1 example.com/me/app:v2 || fail "tag"
 out=$(ctk images --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')
 expect_eq "images after tag" "$out" "cli-test:1 example.com/me/app:v2 "
+# -q: the short ID of every row, no header (docker images -q); --no-trunc the full one.
+expect_eq "images -q" "$(ctk images -q | tr '\n' ' ')" "${id:7:12} ${id:7:12} "
+expect_eq "images -q --no-trunc" "$(ctk images --quiet --no-trunc | head -1)" "$id"
+expect_eq "-q wins over --format" "$(ctk images -q --format json | head -1)" "${id:7:12}"
 
 out=$(ctk history cli-test:1 --format '{{.CreatedBy}}')
 expect_eq "history" "$out" "ctk tests busybox-image.sh"

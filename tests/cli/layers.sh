@@ -8,6 +8,8 @@
 T=$(mktemp -d /tmp/ctk-cli-layers.XXXXXX) || fail "mktemp"
 on_exit rm -rf "$T"
 ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
+# Temporary stores for archives go here, so that leftovers are ours to see.
+mkdir -p "$T/tmp" && export TMPDIR=$T/tmp
 # A .dive-ci in the caller's directory would change the CI defaults.
 cd "$T" || fail "cd $T"
 
@@ -124,6 +126,26 @@ expect_contains "missing image error" "$(cat "$T/err")" "no-such-image:1"
 ctk layers ci layers-test:1 --ci-config "$T/nope" >/dev/null 2>&1; rc=$?
 expect_eq "ci with a missing rules file" "$rc" 2
 
+# The views as flags (dive's and docker users' spelling): the same commands.
+expect_eq "--tree is layers tree" "$(ctk layers --tree --changes-only layers-test:1 --format '{{.Path}}')" \
+    "$(ctk layers tree --changes-only layers-test:1 --format '{{.Path}}')"
+out=$(ctk layers --summary layers-test:1 --format '{{.WastedBytes}}')
+expect_eq "--summary" "$out" "400"
+out=$(ctk layers layers-test:1 --findings --format '{{.Path}}')
+expect_eq "--findings after the image" "$out" "/app/.env"
+ctk layers --ci --lowest-efficiency 0.6 --highest-user-wasted-percent 0.85 layers-test:1 \
+    --format '{{.Rule}} {{.Detail}}' >"$T/out" || fail "--ci with loose thresholds failed"
+expect_contains "--ci pass shows the measured value" "$(cat "$T/out")" \
+    "lowestEfficiency efficiency=0.6449 >= threshold=0.6"
+ctk layers --ci layers-test:1 >/dev/null 2>&1; rc=$?
+expect_eq "--ci with dive's defaults" "$rc" 1
+if ctk layers --tree --ci layers-test:1 2>"$T/err"; then fail "two views accepted"; fi
+expect_contains "two views" "$(cat "$T/err")" "--tree and --ci select different views"
+if ctk layers --tree --lowest-efficiency 0.5 layers-test:1 2>"$T/err"; then
+    fail "a ci option accepted by the tree view"; fi
+expect_contains "view options are the view's" "$(cat "$T/err")" "layers tree"
+ctk layers --tree --help | grep -q '^Usage:  ctk layers tree' || fail "--tree --help is not the tree's help"
+
 # Archives directly, without loading them into the store.
 rm -rf "$T/root2"
 out=$("$CTK_BIN" --root "$T/root2" layers "docker-archive:$T/it.tar" --format '{{.Added}}/{{.Modified}}/{{.Deleted}}' | tr '\n' ' ')
@@ -137,13 +159,26 @@ expect_eq "oci:DIR" "$out" "/app/.env"
 ctk save --format oci-archive -o "$T/oci.tar" layers-test:1 || fail "save oci-archive"
 out=$("$CTK_BIN" --root "$T/root2" layers "oci-archive:$T/oci.tar" --format '{{.Size}}' | tr '\n' ' ')
 expect_eq "oci-archive:PATH" "$out" "154 500 0 "
-leftover=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'ctk-layers.*' -newer "$T/it.tar" 2>/dev/null)
+leftover=$(ls -A "$T/tmp")
 [ -z "$leftover" ] || fail "temporary stores left behind: $leftover"
+
+# bash completion: "ctk layers <TAB>" offers the views and the store's images.
+"$CTK_BIN" --run-root "$T/run" completion bash >"$T/ctk.bash" || fail "completion bash"
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nexec "%s" --root "%s" --run-root "%s" "$@"\n' "$CTK_BIN" "$T/root" "$T/run" >"$T/bin/ctk"
+chmod +x "$T/bin/ctk"
+out=$(PATH="$T/bin:$PATH"; complete() { :; }; . "$T/ctk.bash"
+      COMP_WORDS=(ctk layers ''); COMP_CWORD=2; _ctk; echo " ${COMPREPLY[*]} ")
+expect_contains "completion offers the views" "$out" " tree "
+expect_contains "completion offers images" "$out" " layers-test:1 "
+out=$(PATH="$T/bin:$PATH"; complete() { :; }; . "$T/ctk.bash"
+      COMP_WORDS=(ctk layers --tr); COMP_CWORD=2; _ctk; echo "${COMPREPLY[*]}")
+expect_eq "completion of a view flag" "$out" "--tree"
 
 # Errors: one line naming the image and the cause.
 if ctk layers nope:1 2>"$T/err"; then fail "layers on a missing image succeeded"; fi
 expect_eq "error lines" "$(wc -l <"$T/err")" 1
-expect_contains "error names the image" "$(cat "$T/err")" "cannot audit image nope:1"
+expect_contains "error names the image" "$(cat "$T/err")" "cannot open image nope:1"
 echo 'not a tar' >"$T/bad.tar"
 if ctk layers "docker-archive:$T/bad.tar" 2>"$T/err"; then fail "audited garbage"; fi
 expect_contains "bad archive error" "$(cat "$T/err")" "docker-archive:$T/bad.tar"

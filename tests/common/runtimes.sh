@@ -87,6 +87,10 @@ ctk_rt_init() {
 
 # Runs a command inside the test's network namespace (host mount namespace).
 ctk_rt_nsenter() { nsenter --net="/run/netns/$CTK_RT_NETNS" "$@"; }
+# The same, replacing the calling (sub)shell: `_ctk_rt_exec_in_netns daemon &`
+# makes $! the daemon's own PID (nsenter without --pid execs, it does not
+# fork), so killing $! kills the daemon, not a shell around it.
+_ctk_rt_exec_in_netns() { exec nsenter --net="/run/netns/$CTK_RT_NETNS" "$@"; }
 
 # _ctk_rt_wait WHAT PID CMD...: polls CMD until it succeeds, the daemon PID
 # dies, or CTK_RT_WAIT seconds pass.
@@ -130,7 +134,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 EOF
     t0=$(_ctk_rt_now)
-    ctk_rt_nsenter containerd --config "$d/config.toml" >"$CTK_RT_DIR/containerd.log" 2>&1 &
+    _ctk_rt_exec_in_netns containerd --config "$d/config.toml" >"$CTK_RT_DIR/containerd.log" 2>&1 &
     CTK_CONTAINERD_PID=$!
     disown # no "Killed" job notice when a test kills it on purpose
     echo "$CTK_CONTAINERD_PID" >"$d/containerd.pid"
@@ -147,7 +151,7 @@ _ctk_rt_dockerd() {
     mkdir -p "$CTK_DOCKER_ROOT" "$CTK_DOCKER_EXEC_ROOT"
     # An empty config file so the host's /etc/docker/daemon.json is ignored.
     echo '{}' >"$d/daemon.json"
-    ctk_rt_nsenter dockerd \
+    _ctk_rt_exec_in_netns dockerd \
         --config-file "$d/daemon.json" \
         --data-root "$CTK_DOCKER_ROOT" \
         --exec-root "$CTK_DOCKER_EXEC_ROOT" \

@@ -4,6 +4,7 @@
 //   BROKEN_DUP          declares "echo-types", which test-echo already has
 //   BROKEN_NO_ENTRY     exports no ctk_plugin_descriptor_v1
 //   BROKEN_BUILTIN_CLASH declares "plugins", a command of ctk itself
+//   BROKEN_BAD_VIEW     a view flag (--tree) naming a command it lacks
 #include "ctk/runtime/plugin.h"
 
 namespace {
@@ -13,7 +14,17 @@ int run_noop(ctk::rt::plugin::Call &call) {
   return 0;
 }
 
+#if defined(BROKEN_BAD_VIEW)
+const ctk_option_v1 kViewOptions[] = {
+    {"tree", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr, "No such view"},
+};
+#endif
+
 const ctk_command_v1 kCommands[] = {
+#if defined(BROKEN_BAD_VIEW)
+    {"viewer", "Declares --tree without \"viewer tree\"", nullptr, nullptr, kViewOptions, 1,
+     nullptr, 0, nullptr, 0, CTK_CMD_NO_OUTPUT, &ctk::rt::plugin::entry<run_noop>},
+#endif
 #if defined(BROKEN_DUP)
     {"echo-types", "A command test-echo already has", nullptr, nullptr, nullptr, 0, nullptr, 0,
      nullptr, 0, CTK_CMD_NO_OUTPUT, &ctk::rt::plugin::entry<run_noop>},

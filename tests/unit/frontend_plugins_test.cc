@@ -57,6 +57,7 @@ TEST(FrontendPlugins, DescriptorProblems) {
   EXPECT_FALSE(descriptor_problem(&p));
 
   p.abi_major = 2;
+  p.abi_minor = 0;
   EXPECT_EQ(*descriptor_problem(&p), "plugin ABI 2.0 is not supported (ctk speaks ABI 1.x)");
   p = plugin_with(&good, 1);
   p.runtime_version = "9.9";

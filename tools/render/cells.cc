@@ -199,12 +199,13 @@ std::string format_cell(const Json &value, const ColumnSpec &col, bool no_trunc,
   }
   case CTK_COL_ID:
     if (value.is_string()) {
+      // docker: "9d920698cfcf" in tables, "sha256:9d92…" whole with --no-trunc.
       std::string_view id = value.get_ref<const std::string &>();
+      if (no_trunc)
+        return std::string(id);
       if (id.starts_with("sha256:"))
         id.remove_prefix(7);
-      if (!no_trunc && id.size() > 12)
-        id = id.substr(0, 12);
-      return std::string(id);
+      return std::string(id.substr(0, 12));
     }
     break;
   case CTK_COL_OBJECT:

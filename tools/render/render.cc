@@ -31,6 +31,29 @@ std::string json_text(const Json &rec) {
   return rec.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// -q: one cell per record, as the table would show it (IDs shortened unless
+// --no-trunc), no header, written as records come.
+class QuietRenderer final : public Renderer {
+public:
+  QuietRenderer(const RenderOptions &opt, ColumnSpec column, std::ostream &out)
+      : opt_(opt), col_(std::move(column)), out_(out) {
+    if (!opt_.now)
+      opt_.now = static_cast<int64_t>(std::time(nullptr));
+  }
+  void record(Json rec) override {
+    const Json *v = lookup(rec, col_.key);
+    out_ << (v ? clean_cell(format_cell(*v, col_, opt_.no_trunc, opt_.now)) : std::string())
+         << '\n';
+  }
+  void flush() override { out_.flush(); }
+  void finish() override { out_.flush(); }
+
+private:
+  RenderOptions opt_;
+  ColumnSpec col_;
+  std::ostream &out_;
+};
+
 class TableRenderer final : public Renderer {
 public:
   TableRenderer(const RenderOptions &opt, std::vector<ColumnSpec> columns, std::ostream &out)
@@ -215,6 +238,12 @@ std::string trim_spaces(std::string_view s) {
 
 ctk::rt::Result<std::unique_ptr<Renderer>>
 make_renderer(const RenderOptions &opt, std::vector<ColumnSpec> columns, std::ostream &out) {
+  if (opt.quiet) {
+    for (auto &c : columns)
+      if (c.flags & CTK_COL_QUIET)
+        return std::make_unique<QuietRenderer>(opt, std::move(c), out);
+    return ctk::rt::fail(ctk::rt::Errc::invalid_argument, "this command has no --quiet column");
+  }
   std::string format = trim_spaces(opt.format);
   if (format.empty() || format == "table")
     return std::make_unique<TableRenderer>(opt, std::move(columns), out);

@@ -39,6 +39,7 @@ struct RenderOptions {
   std::string format;    // see above
   bool stream = false;   // command streams samples: "json" means JSON lines
   bool no_trunc = false; // full IDs and cells
+  bool quiet = false;    // only the CTK_COL_QUIET column, no header (-q); format is ignored
   bool tty = false;      // stdout is a terminal
   int64_t now = 0;       // unix seconds for "3s ago"; 0 = time(nullptr)
 };
@@ -62,6 +63,18 @@ public:
   // RenderError at that moment; later records are ignored and nothing more
   // is printed. (Additive to the first contract.)
   virtual const ctk::rt::Error *error() const { return nullptr; }
+
+  // Hooks of the full-screen live view (render/live_view.h); every other
+  // renderer keeps these defaults. The interval a streaming command sleeps
+  // between samples (ctk_host_v1.interval):
+  virtual double interval(double requested) { return requested; }
+  // Readable when interval() changed (ctk_host_v1.wake_fd); -1: never.
+  virtual int wake_fd() const { return -1; }
+  // True while the renderer has the terminal: the host then hands it the
+  // error, warning and log lines (and draws no progress bar) instead of
+  // writing them over the screen.
+  virtual bool owns_terminal() const { return false; }
+  virtual void diagnostic(int /*level*/, const std::string & /*line*/) {}
 };
 
 ctk::rt::Result<std::unique_ptr<Renderer>>

@@ -135,4 +135,10 @@ private:
   std::vector<std::string> warnings_;
 };
 
+// The state roots of every runtime as the resolver finds them: opt.roots,
+// the environment, running daemons' command lines, and (dockerd down) the
+// data roots that running docker containers reveal through their mounts.
+// For readers of the runtimes' stores, such as image::open_image().
+Result<RuntimeRoots> detect_roots(Options opt);
+
 } // namespace ctk::rt::discovery

@@ -9,16 +9,40 @@
 //   auto cfg = store->read_json(img->config);
 //   save_archive(*store, {*img}, "out.tar", {SaveFormat::docker_archive});
 //
+//   auto use = store->use(*img);                         // held while a container runs
+//   auto layers = store->unpack(*img, {});                // once per chain ID
+//   mount("overlay", dst, "overlay", 0, ("lowerdir=" + layers->lowerdir()).c_str());
+//
 // Layout under <root>/image/:
 //   blobs/sha256/<hex>   every blob: manifests, configs, layers, byte for byte
 //   refs.json            {"images": {"sha256:<manifest>": {"names": [...],
 //                         "loaded": <unix seconds>}}}
-//   tmp/                 blobs being written; leftovers of a killed load are
-//                        removed by the next Store::open
+//   layers/<chain hex>/  one unpacked layer per OCI chain ID, shared read-only
+//     diff/              the layer's files in overlayfs form (whiteouts are 0/0
+//                        character devices, opaque directories carry
+//                        trusted.overlay.opaque=y): an overlayfs lowerdir
+//     layer.json         {"chain_id", "diff_id", "parent", "blob", "size", "entries"}
+//   tmp/                 blobs being written and layers being unpacked (each
+//                        flocked by its writer); leftovers of a killed load or
+//                        unpack are removed by the next Store::open
+//   locks/               chain-<hex>: one unpacker per chain at a time;
+//                        use-<manifest hex>: shared by the users of an image
 //   lock                 flock: exclusive while refs.json changes or blobs go
+//   gc.lock, gc-needed   see "Garbage" below
 //
 // A load writes blobs first (content-addressed, so a half-finished load
-// leaves nothing visible) and commits refs.json last, atomically.
+// leaves nothing visible) and commits refs.json last, atomically. A layer is
+// unpacked into tmp/ and renamed into layers/ only once complete and its
+// content matched the config's diff ID.
+//
+// Garbage: a load killed after some blobs were committed leaves blobs that no
+// image references; an rmi killed halfway leaves blobs or layers. Every write
+// session (begin_write(): load, import, and later pull and commit) holds
+// gc.lock shared for its whole duration and marks the store gc-needed; the
+// next Store::open that finds the mark and can take gc.lock exclusively at
+// once removes every blob, layer and lock file no image in refs.json needs. A
+// store in use by a session is never collected: the collection is skipped
+// and happens on a later open.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +56,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctk/runtime/core.h"
+#include "ctk/runtime/image_tar.h"
 
 namespace ctk::rt::image {
 
@@ -134,6 +159,58 @@ struct Image {
 
 class Store;
 
+using ProgressFn = std::function<void(std::string_view label, uint64_t done, uint64_t total)>;
+// Polled between chunks of long copies; true stops the work with an
+// `interrupted` error (temporary files removed, nothing committed).
+using CancelFn = std::function<bool()>;
+
+// ---- unpacked layers ---------------------------------------------------------
+
+// OCI image spec: ChainID(L0) = DiffID(L0), ChainID(Ln) =
+// sha256(ChainID(Ln-1) + " " + DiffID(Ln)). Bottom layer first.
+std::vector<Digest> chain_ids(const std::vector<Digest> &diff_ids);
+
+struct UnpackOptions {
+  // "Unpacking", compressed bytes read of the layers this call extracts.
+  ProgressFn progress;
+  CancelFn cancelled;
+  Limits limits;
+  // syncfs before a layer is renamed into place, so that a power loss never
+  // leaves a visible layer with missing data. Off only for throwaway stores.
+  bool sync = true;
+};
+
+struct UnpackedImage {
+  // layers/<chain>/diff of every layer, BOTTOM FIRST: layers[0] is the base.
+  // overlayfs wants the opposite order (lowerdir=top:...:base): lowerdir().
+  std::vector<std::string> layers;
+  std::vector<Digest> chains; // the chain ID of each, same order
+  size_t unpacked = 0;        // layers this call extracted
+  size_t reused = 0;          // layers found already unpacked
+  // "top:...:base", the value of overlayfs' lowerdir= option.
+  std::string lowerdir() const;
+};
+
+// A hold on an image by a running container (or an unpack): while one is
+// alive, rmi refuses to delete the image (with force it only untags it, the
+// image stays as <none>) and its unpacked layers are never collected. It is
+// an flock (shared) on locks/use-<manifest hex>: a forked child shares it,
+// and a container monitor that execs keeps it by inheriting fd() without
+// O_CLOEXEC. Dropping the last holder does not delete anything.
+class ImageUse {
+public:
+  ImageUse(ImageUse &&) noexcept = default;
+  ImageUse &operator=(ImageUse &&) noexcept = default;
+  const Image &image() const { return image_; }
+  int fd() const { return fd_.get(); }
+
+private:
+  friend class Store;
+  ImageUse(UniqueFd fd, Image image) : fd_(std::move(fd)), image_(std::move(image)) {}
+  UniqueFd fd_;
+  Image image_;
+};
+
 // A blob being written: bytes go to <root>/image/tmp/, flocked while open so
 // that cleanup never removes a live writer's file.
 class BlobWriter {
@@ -187,8 +264,10 @@ public:
   // of the manifest must exist; a name held by another image moves here.
   Result<void> commit_image(const Digest &manifest, const std::vector<std::string> &names);
   Result<void> tag(std::string_view src, std::string_view dst);
-  // Removes a name; deletes the image (and blobs no other image uses) when
-  // it was the last. By ID: refused with several names unless force.
+  // Removes a name; deletes the image (and the blobs and unpacked layers no
+  // other image uses) when it was the last. By ID: refused with several
+  // names unless force. An image someone holds (use()) is never deleted:
+  // busy, or with force only untagged (kept without names).
   struct Removed {
     std::vector<std::string> untagged;
     std::optional<Digest> deleted; // config digest of a deleted image
@@ -197,20 +276,49 @@ public:
 
   Result<FileLock> lock(LockMode mode, bool wait = true) const;
 
+  // A write session: held (shared) from before the first blob a load,
+  // import, pull or commit writes until its commit_image, so that garbage
+  // collection never takes blobs that are not referenced *yet*. Waits while
+  // a collection runs (it is short).
+  Result<FileLock> begin_write();
+
+  // Unpacks every layer of `img` that is not unpacked yet, parents first, and
+  // returns all its layer directories. A layer is extracted into tmp/,
+  // checked against its diff ID (the sha256 of the uncompressed stream) and
+  // renamed into layers/<chain hex> only when complete; two processes
+  // unpacking the same chain do the work once (the second waits on
+  // locks/chain-<hex>, then reuses it). The returned directories stay valid
+  // while the image is not deleted: hold use(img) for as long as they are
+  // mounted. Needs root (owners, device nodes, trusted.* xattrs). An image
+  // without layers gives an empty list (overlayfs needs one lower dir: the
+  // caller supplies an empty one).
+  Result<UnpackedImage> unpack(const Image &img, const UnpackOptions &opt = {});
+  // Takes a hold on `img` (see ImageUse); not_found if it was deleted.
+  Result<ImageUse> use(const Image &img) const;
+  std::string layer_path(const Digest &chain) const; // layers/<hex>/diff
+
+  // Removes every blob, unpacked layer and lock file that no image in
+  // refs.json needs. Skipped (busy) while a write session is open, unless
+  // `wait`. Store::open runs it when a session marked the store gc-needed.
+  // Do not call it with `wait` while this process holds a write session.
+  struct GcStats {
+    size_t blobs = 0, layers = 0;
+  };
+  Result<GcStats> collect_garbage(bool wait = false);
+
 private:
   explicit Store(std::string dir) : dir_(std::move(dir)) {}
   Result<nlohmann::json> read_refs() const;
   Result<void> write_refs(const nlohmann::json &refs) const;
-  Result<void> delete_unreferenced(const nlohmann::json &refs, const Digest &manifest) const;
+  Result<void> delete_unreferenced(const nlohmann::json &refs, const Image &img) const;
+  // True when this call extracted it, false when another process had.
+  Result<bool> unpack_layer(const Digest &chain, const Digest &parent, const Digest &diff_id,
+                            const Descriptor &blob, const UnpackOptions &opt, uint64_t &done,
+                            uint64_t total);
   std::string dir_;
 };
 
 // ---- archives --------------------------------------------------------------
-
-using ProgressFn = std::function<void(std::string_view label, uint64_t done, uint64_t total)>;
-// Polled between chunks of long copies; true stops the work with an
-// `interrupted` error (temporary files removed, nothing committed).
-using CancelFn = std::function<bool()>;
 
 struct LoadOptions {
   std::optional<Platform> platform; // host's when unset

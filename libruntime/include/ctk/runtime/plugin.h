@@ -108,6 +108,14 @@ public:
   void write_raw(std::string_view data) const { c_->host->write_raw(c_->host_ctx, data.data(), data.size()); }
   bool interrupted() const { return c_->host->interrupted(c_->host_ctx) != 0; }
   int interrupt_fd() const { return c_->host->interrupt_fd(c_->host_ctx); }
+  // A streaming command's interval: the user's choice in the live view, or
+  // `requested` (its --interval). (ABI 1.1)
+  double interval(double requested) const;
+  // Sleeps one interval between samples, measured from the call: wakes
+  // early when the user changes the interval (and sleeps the new one) or on
+  // interrupt. False when interrupted: stop sampling.
+  //   while (sample(call), call.wait_interval(*secs)) {}
+  bool wait_interval(double requested) const;
 
   // Reports a one-line error and returns `status` for the command to return.
   int fail(const Error &e, int status = 1) const;

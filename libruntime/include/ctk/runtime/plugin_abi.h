@@ -28,7 +28,8 @@ extern "C" {
 #endif
 
 #define CTK_PLUGIN_ABI_MAJOR 1
-#define CTK_PLUGIN_ABI_MINOR 0
+#define CTK_PLUGIN_ABI_MINOR 1 /* 1: CTK_OPT_VIEW, CTK_COL_QUIET, CTK_CMD_LIVE, CTK_OPT_NO_LIVE,
+                                  host->interval, host->wake_fd */
 #define CTK_PLUGIN_ENTRY_SYMBOL "ctk_plugin_descriptor_v1"
 #define CTK_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -49,6 +50,10 @@ enum ctk_col_type_v1 {
 /* Column flags. */
 #define CTK_COL_HIDDEN 0x1u /* not shown in the default table; JSON/template only */
 #define CTK_COL_WIDE 0x2u   /* never truncated (commands, paths) */
+/* The column `-q/--quiet` prints: the host adds -q to a command with such a
+ * column and prints that value of every record, one per line, no header
+ * (docker's `images -q`, `ps -q`). At most one per command. (ABI 1.1) */
+#define CTK_COL_QUIET 0x4u
 
 struct ctk_column_v1 {
   const char *key;    /* JSON key and template field; dots reach into objects: "State.Pid" */
@@ -74,6 +79,15 @@ enum ctk_arg_kind_v1 {
 #define CTK_OPT_FLAG 0x1u           /* takes no value */
 #define CTK_OPT_MULTI 0x2u          /* may repeat: every value is passed, in order */
 #define CTK_OPT_OPTIONAL_VALUE 0x4u /* "-n" or "-n=FILE"/"--net=FILE" (nsenter) */
+/* A flag that selects another view of the command: "ctk layers --tree IMG"
+ * runs the command "layers tree" with the rest of the line, so each view
+ * keeps its own options and columns. The command "<this command> <long_name>"
+ * must exist in the same plugin. Takes no value. (ABI 1.1) */
+#define CTK_OPT_VIEW 0x8u
+/* Given, this option turns a CTK_CMD_LIVE command's live view off: plain
+ * samples instead ("--no-stream", "--iterations N"). An option counts as
+ * given when present with a value other than its declared default. (ABI 1.1) */
+#define CTK_OPT_NO_LIVE 0x10u
 
 struct ctk_option_v1 {
   const char *long_name; /* "all"; required */
@@ -101,6 +115,16 @@ struct ctk_positional_v1 {
 #define CTK_CMD_STREAM 0x2u             /* emits samples over time: JSON lines, flush per sample */
 #define CTK_CMD_INTERACTIVE 0x4u        /* owns the terminal; no renderer, no --format */
 #define CTK_CMD_NO_OUTPUT 0x8u          /* prints nothing but errors; no --format */
+/* With CTK_CMD_STREAM: when stdin and stdout are terminals, no --format or
+ * -q is given and no CTK_OPT_NO_LIVE option is, the host shows the samples
+ * in a full-screen live view (sort, filter, a detail pane of every column,
+ * interval keys) instead of printing them. The command runs as before (the
+ * live view draws from another thread: run() must not rely on being the
+ * process's only thread while it runs); it should sleep between samples
+ * for host->interval() and wake on host->wake_fd() (plugin.h:
+ * Call::wait_interval), and stop when interrupted, which is also how the
+ * user's "q" reaches it. (ABI 1.1) */
+#define CTK_CMD_LIVE 0x10u
 
 struct ctk_call_v1;
 
@@ -172,6 +196,17 @@ struct ctk_host_v1 {
   /* Raw bytes to stdout, for commands whose output is not records (logs,
    * save -o -, completion scripts). */
   void (*write_raw)(void *ctx, const char *data, size_t n);
+
+  /* (ABI 1.1; present when size reaches them.) The interval in seconds a
+   * streaming command sleeps between samples: the one the user asked for in
+   * the live view ("+"/"-"), else `requested` (its --interval). The first
+   * call tells the live view the starting interval; call it before every
+   * sleep, and again when wake_fd becomes readable. */
+  double (*interval)(void *ctx, double requested);
+  /* An fd that becomes readable when the interval changed, so a sleeping
+   * command wakes and asks interval() again (which makes it unreadable).
+   * Poll it beside interrupt_fd. -1 when nothing can change it. */
+  int (*wake_fd)(void *ctx);
 };
 
 /* One parsed option occurrence. Flags have value "true". */
