@@ -74,3 +74,20 @@ c_cpu=$(field "$ctk_row" CPUPerc)
 near "cpu %" "$c_cpu" "$d_cpu" 20
 awk -v c="$c_cpu" 'BEGIN { exit !(c > 10 && c < 65) }' || fail "cpu % $c_cpu under a 0.5 core quota"
 echo "ok: ctk stats matches docker stats for ctkstat"
+
+# A container that goes away in the middle of a stream leaves the stream
+# running: its rows end (or come back blank), the others go on, exit 0.
+ctk_docker run -d --name ctkgone ctk-busybox:latest sleep 600 >/dev/null || fail "docker run ctkgone"
+"$CTK_BIN" stats docker://ctkstat docker://ctkgone --iterations 6 --interval 0.5 --format json \
+    >"$CTK_RT_DIR/stream.jsonl" 2>"$CTK_RT_DIR/stream.err" &
+stream=$!
+sleep 1
+ctk_docker rm -f ctkgone >/dev/null || fail "docker rm -f ctkgone"
+wait "$stream" || fail "ctk stats failed when a container vanished: $(cat "$CTK_RT_DIR/stream.err")"
+kept=$(jq -r 'select(.Name == "ctkstat") | .Name' "$CTK_RT_DIR/stream.jsonl" | wc -l)
+expect_eq "rows of the container that stayed" "$kept" 6
+gone=$(jq -r 'select(.Name == "ctkgone" and .MemUsage != null and .MemUsage != "") | .Name' \
+    "$CTK_RT_DIR/stream.jsonl" | wc -l)
+[ "$gone" -ge 1 ] && [ "$gone" -lt 6 ] ||
+    fail "rows of the vanished container with values: $gone (expected some, not all 6)"
+echo "ok: a container removed mid-stream ends its rows, the stream goes on"
