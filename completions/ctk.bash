@@ -13,13 +13,14 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="cgroup completion diff help history images import layers load pidmap plugins rmi save stats tag version"
+_ctk_commands="cgroup commit completion diff help history images import inspect kill layers load logs pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
 
 _ctk_group() {
     case "$1" in
     cgroup) echo "watch" ;;
     diff) echo "packages" ;;
     layers) echo "ci findings summary tree" ;;
+    system) echo "check prune" ;;
     esac
 }
 
@@ -35,6 +36,12 @@ _ctk_command() {
         opts="--format --no-trunc --help"
         valopts="--format:none"
         poskinds="container"
+        stop=0
+        ;;
+    "commit")
+        opts="--author -a --message -m --change -c --format --quiet -q --help"
+        valopts="--author:none -a:none --message:none -m:none --change:none -c:none --format:none"
+        poskinds="container none"
         stop=0
         ;;
     "completion")
@@ -79,6 +86,18 @@ _ctk_command() {
         poskinds="path none"
         stop=0
         ;;
+    "inspect")
+        opts="--format --no-trunc --quiet -q --help"
+        valopts="--format:none"
+        poskinds="container..."
+        stop=0
+        ;;
+    "kill")
+        opts="--signal -s --help"
+        valopts="--signal:none -s:none"
+        poskinds="container..."
+        stop=0
+        ;;
     "layers")
         opts="--layer -l --changes-only -c --tree --summary --findings --ci --format --no-trunc --help"
         valopts="--layer:none -l:none --format:none"
@@ -115,6 +134,12 @@ _ctk_command() {
         poskinds=""
         stop=0
         ;;
+    "logs")
+        opts="--follow -f --tail -n --timestamps -t --since --help"
+        valopts="--tail:none -n:none --since:none"
+        poskinds="container"
+        stop=0
+        ;;
     "pidmap")
         opts="--host-pid --ns-pid --backend --format --no-trunc --help"
         valopts="--host-pid:pid --ns-pid:none --backend:none --format:none"
@@ -127,16 +152,46 @@ _ctk_command() {
         poskinds=""
         stop=0
         ;;
+    "port")
+        opts="--format --help"
+        valopts="--format:none"
+        poskinds="container none"
+        stop=0
+        ;;
+    "ps")
+        opts="--all -a --latest -l --last -n --filter -f --runtime --format --no-trunc --quiet -q --help"
+        valopts="--last:none -n:none --filter:none -f:none --runtime:none --format:none"
+        poskinds=""
+        stop=0
+        ;;
+    "rm")
+        opts="--force -f --help"
+        valopts=""
+        poskinds="container..."
+        stop=0
+        ;;
     "rmi")
         opts="--force -f --format --help"
         valopts="--format:none"
         poskinds="image..."
         stop=0
         ;;
+    "run")
+        opts="--tty -t --interactive -i --detach -d --rm --name --env -e --env-file --workdir -w --user -u --hostname -h --volume -v --tmpfs --publish -p --net --network --pid --ipc --uts --privileged --cap-add --cap-drop --read-only --init --memory -m --cpus --pids-limit --entrypoint --security-opt --label -l --help"
+        valopts="--name:none --env:none -e:none --env-file:path --workdir:none -w:none --user:none -u:none --hostname:none -h:none --volume:none -v:none --tmpfs:none --publish:none -p:none --net:none --network:none --pid:none --ipc:none --uts:none --cap-add:none --cap-drop:none --memory:none -m:none --cpus:none --pids-limit:none --entrypoint:none --security-opt:none --label:none -l:none"
+        poskinds="image command..."
+        stop=1
+        ;;
     "save")
         opts="--output -o --format --help"
         valopts="--output:path -o:path --format:none"
         poskinds="image..."
+        stop=0
+        ;;
+    "start")
+        opts="--attach -a --interactive -i --help"
+        valopts=""
+        poskinds="container..."
         stop=0
         ;;
     "stats")
@@ -145,16 +200,46 @@ _ctk_command() {
         poskinds="container..."
         stop=0
         ;;
+    "stop")
+        opts="--time -t --help"
+        valopts="--time:none -t:none"
+        poskinds="container..."
+        stop=0
+        ;;
+    "system check")
+        opts="--format --no-trunc --help"
+        valopts="--format:none"
+        poskinds=""
+        stop=0
+        ;;
+    "system prune")
+        opts="--format --no-trunc --help"
+        valopts="--format:none"
+        poskinds=""
+        stop=0
+        ;;
     "tag")
         opts="--help"
         valopts=""
         poskinds="image none"
         stop=0
         ;;
+    "top")
+        opts="--format --quiet -q --help"
+        valopts="--format:none"
+        poskinds="container"
+        stop=0
+        ;;
     "version")
         opts="--format --help"
         valopts="--format:none"
         poskinds=""
+        stop=0
+        ;;
+    "wait")
+        opts="--help"
+        valopts=""
+        poskinds="container..."
         stop=0
         ;;
     *) return 1 ;;

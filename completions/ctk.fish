@@ -54,14 +54,17 @@ complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -l version -d 'Print versi
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'cgroup' -d 'Cgroup limits beside usage, memory breakdown, PSI and events of a container'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'cgroup' -d 'command group'
 complete -c ctk -n '__ctk_using cgroup; and test (count (__ctk_words)) -eq 1' -a 'watch' -d 'Report OOM kills and limit hits of a container as they happen'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'commit' -d 'Create an image from a container\'s changes'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'completion' -d 'Print a shell completion script'
-complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'Show the files added, deleted and changed from one image to another'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'Show the files changed from one image to another, or by a container'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'command group'
 complete -c ctk -n '__ctk_using diff; and test (count (__ctk_words)) -eq 1' -a 'packages' -d 'Show the packages added, removed, upgraded and downgraded between images'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'help' -d 'Show help for ctk or one of its commands'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'history' -d 'Show the history of an image'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'images' -d 'List images'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'import' -d 'Create an image from a root filesystem tarball'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'inspect' -d 'Show the full record of containers (docker inspect\'s document)'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'kill' -d 'Send a signal to containers'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'layers' -d 'Show what each layer of an image adds, modifies and deletes'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'layers' -d 'command group'
 complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'ci' -d 'Check an image against dive\'s CI rules'
@@ -69,13 +72,25 @@ complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a
 complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'summary' -d 'Show dive\'s efficiency and wasted bytes of an image'
 complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'tree' -d 'Show the merged filesystem of an image, path by path'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'load' -d 'Load images from an archive or OCI layout'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'logs' -d 'Print a container\'s output'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'pidmap' -d 'Map host PIDs to containers and in-container PIDs'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'plugins' -d 'List plugins, loaded and refused'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'port' -d 'Show a container\'s published ports'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'ps' -d 'List containers'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'rm' -d 'Remove containers'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'rmi' -d 'Remove images'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'run' -d 'Run a command in a new container'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'save' -d 'Save images to an archive'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'start' -d 'Start stopped containers'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'stats' -d 'Live CPU, memory, network, block IO and PIDs of containers of every runtime'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'stop' -d 'Stop running containers'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'system' -d 'command group'
+complete -c ctk -n '__ctk_using system; and test (count (__ctk_words)) -eq 1' -a 'check' -d 'List what dead containers left behind'
+complete -c ctk -n '__ctk_using system; and test (count (__ctk_words)) -eq 1' -a 'prune' -d 'Remove what dead containers left behind'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'tag' -d 'Give an image another name'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'top' -d 'Show the processes of a container'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'version' -d 'Show the ctk version'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'wait' -d 'Wait for containers to exit and print their exit codes'
 
 # cgroup
 complete -c ctk -n '__ctk_using cgroup' -l window -x -d 'Milliseconds between the two CPU readings that give the usage rate'
@@ -89,6 +104,15 @@ complete -c ctk -n '__ctk_using cgroup watch' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using cgroup watch' -l no-trunc -d 'Do not truncate'
 complete -c ctk -n '__ctk_using cgroup watch' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using cgroup watch' -a '(__ctk_values container)'
+
+# commit
+complete -c ctk -n '__ctk_using commit' -l author -s a -x -d 'Author ("Name <mail>")'
+complete -c ctk -n '__ctk_using commit' -l message -s m -x -d 'Comment of the history entry'
+complete -c ctk -n '__ctk_using commit' -l change -s c -x -d 'Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR (repeatable)'
+complete -c ctk -n '__ctk_using commit' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using commit' -l quiet -s q -d 'Only IMAGE ID'
+complete -c ctk -n '__ctk_using commit' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using commit' -a '(__ctk_values container)'
 
 # completion
 complete -c ctk -n '__ctk_using completion' -l help -d 'Print help'
@@ -127,6 +151,18 @@ complete -c ctk -n '__ctk_using import' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using import' -l no-trunc -d 'Do not truncate'
 complete -c ctk -n '__ctk_using import' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using import' -F
+
+# inspect
+complete -c ctk -n '__ctk_using inspect' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using inspect' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using inspect' -l quiet -s q -d 'Only CONTAINER ID'
+complete -c ctk -n '__ctk_using inspect' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using inspect' -a '(__ctk_values container)'
+
+# kill
+complete -c ctk -n '__ctk_using kill' -l signal -s s -x -d 'Signal (name or number)'
+complete -c ctk -n '__ctk_using kill' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using kill' -a '(__ctk_values container)'
 
 # layers
 complete -c ctk -n '__ctk_using layers' -l layer -s l -x -d 'Only layer N (from 0)'
@@ -174,6 +210,14 @@ complete -c ctk -n '__ctk_using load' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using load' -l no-trunc -d 'Do not truncate'
 complete -c ctk -n '__ctk_using load' -l help -d 'Print help'
 
+# logs
+complete -c ctk -n '__ctk_using logs' -l follow -s f -d 'Keep printing new lines until the container exits (or ^C)'
+complete -c ctk -n '__ctk_using logs' -l tail -s n -x -d 'Only the last N lines'
+complete -c ctk -n '__ctk_using logs' -l timestamps -s t -d 'Prefix each line with its RFC 3339 time'
+complete -c ctk -n '__ctk_using logs' -l since -x -d 'Only lines from TIME on: RFC 3339, unix seconds, or a duration ago (10m, 1h30m)'
+complete -c ctk -n '__ctk_using logs' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using logs' -a '(__ctk_values container)'
+
 # pidmap
 complete -c ctk -n '__ctk_using pidmap' -l host-pid -x -a '(__ctk_values pid)' -d 'Show host PID N: its container and its PID in each namespace'
 complete -c ctk -n '__ctk_using pidmap' -l ns-pid -x -d 'With TARGET: the process that is PID N in the container\'s PID namespace'
@@ -187,17 +231,78 @@ complete -c ctk -n '__ctk_using pidmap' -a '(__ctk_values container)'
 complete -c ctk -n '__ctk_using plugins' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using plugins' -l help -d 'Print help'
 
+# port
+complete -c ctk -n '__ctk_using port' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using port' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using port' -a '(__ctk_values container)'
+
+# ps
+complete -c ctk -n '__ctk_using ps' -l all -s a -d 'Show stopped containers too'
+complete -c ctk -n '__ctk_using ps' -l latest -s l -d 'Show the latest created container'
+complete -c ctk -n '__ctk_using ps' -l last -s n -x -d 'Show the N latest created containers'
+complete -c ctk -n '__ctk_using ps' -l filter -s f -x -d 'name=PART, id=PREFIX, status=running|exited|created'
+complete -c ctk -n '__ctk_using ps' -l runtime -x -d 'Whose containers: all lists every runtime the resolver finds'
+complete -c ctk -n '__ctk_using ps' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using ps' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using ps' -l quiet -s q -d 'Only CONTAINER ID'
+complete -c ctk -n '__ctk_using ps' -l help -d 'Print help'
+
+# rm
+complete -c ctk -n '__ctk_using rm' -l force -s f -d 'Kill a running container first'
+complete -c ctk -n '__ctk_using rm' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using rm' -a '(__ctk_values container)'
+
 # rmi
 complete -c ctk -n '__ctk_using rmi' -l force -s f -d 'Remove an image with several names by ID, or one a container uses'
 complete -c ctk -n '__ctk_using rmi' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using rmi' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using rmi' -a '(__ctk_values image)'
 
+# run
+complete -c ctk -n '__ctk_using run' -l tty -s t -d 'Allocate a pseudo-terminal'
+complete -c ctk -n '__ctk_using run' -l interactive -s i -d 'Keep stdin open'
+complete -c ctk -n '__ctk_using run' -l detach -s d -d 'Run in the background and print the container ID'
+complete -c ctk -n '__ctk_using run' -l rm -d 'Remove the container when it exits (even if ctk was killed meanwhile)'
+complete -c ctk -n '__ctk_using run' -l name -x -d 'Container name (unique)'
+complete -c ctk -n '__ctk_using run' -l env -s e -x -d 'Set an environment variable (K alone: ctk\'s value)'
+complete -c ctk -n '__ctk_using run' -l env-file -r -F -d 'Read K=V lines from FILE'
+complete -c ctk -n '__ctk_using run' -l workdir -s w -x -d 'Working directory in the container'
+complete -c ctk -n '__ctk_using run' -l user -s u -x -d 'User (name in the image\'s /etc/passwd, or numeric uid[:gid])'
+complete -c ctk -n '__ctk_using run' -l hostname -s h -x -d 'Container hostname (default: short ID)'
+complete -c ctk -n '__ctk_using run' -l volume -s v -x -d 'Bind-mount a host path'
+complete -c ctk -n '__ctk_using run' -l tmpfs -x -d 'Mount a tmpfs'
+complete -c ctk -n '__ctk_using run' -l publish -s p -x -d 'Publish a container port (bridge network)'
+complete -c ctk -n '__ctk_using run' -l net -x -d 'Network (default bridge)'
+complete -c ctk -n '__ctk_using run' -l network -x -d 'Same as --net'
+complete -c ctk -n '__ctk_using run' -l pid -x -d 'PID namespace'
+complete -c ctk -n '__ctk_using run' -l ipc -x -d 'IPC namespace'
+complete -c ctk -n '__ctk_using run' -l uts -x -d 'UTS namespace'
+complete -c ctk -n '__ctk_using run' -l privileged -d 'Every capability, no seccomp, nothing masked'
+complete -c ctk -n '__ctk_using run' -l cap-add -x -d 'Add a capability (or ALL)'
+complete -c ctk -n '__ctk_using run' -l cap-drop -x -d 'Drop a capability (or ALL)'
+complete -c ctk -n '__ctk_using run' -l read-only -d 'Mount the root filesystem read-only'
+complete -c ctk -n '__ctk_using run' -l init -d 'Run tini-static as PID 1 (forwards signals, reaps zombies)'
+complete -c ctk -n '__ctk_using run' -l memory -s m -x -d 'Memory limit (64m, 1g)'
+complete -c ctk -n '__ctk_using run' -l cpus -x -d 'CPU limit in cores (0.5)'
+complete -c ctk -n '__ctk_using run' -l pids-limit -x -d 'Maximum number of processes'
+complete -c ctk -n '__ctk_using run' -l entrypoint -x -d 'Override the image\'s entrypoint'
+complete -c ctk -n '__ctk_using run' -l security-opt -x -d 'seccomp=FILE|unconfined, no-new-privileges'
+complete -c ctk -n '__ctk_using run' -l label -s l -x -d 'Set a label'
+complete -c ctk -n '__ctk_using run' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using run' -a '(__ctk_values image)'
+complete -c ctk -n '__ctk_using run' -a '(__ctk_values command)'
+
 # save
 complete -c ctk -n '__ctk_using save' -l output -s o -r -F -d 'Write to FILE; oci-archive:FILE or oci:DIR choose the format (default: the hybrid docker-archive that docker, podman and skopeo load)'
 complete -c ctk -n '__ctk_using save' -l format -x -d 'Archive format, as podman save --format (a transport prefix on -o also chooses it)'
 complete -c ctk -n '__ctk_using save' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using save' -a '(__ctk_values image)'
+
+# start
+complete -c ctk -n '__ctk_using start' -l attach -s a -d 'Attach output and wait; the exit code is the container\'s'
+complete -c ctk -n '__ctk_using start' -l interactive -s i -d 'Attach stdin'
+complete -c ctk -n '__ctk_using start' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using start' -a '(__ctk_values container)'
 
 # stats
 complete -c ctk -n '__ctk_using stats' -l all -s a -d 'Show all containers, stopped ones with blank values (default: running only)'
@@ -211,10 +316,35 @@ complete -c ctk -n '__ctk_using stats' -l quiet -s q -d 'Only CONTAINER ID'
 complete -c ctk -n '__ctk_using stats' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using stats' -a '(__ctk_values container)'
 
+# stop
+complete -c ctk -n '__ctk_using stop' -l time -s t -x -d 'Seconds to wait before SIGKILL'
+complete -c ctk -n '__ctk_using stop' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using stop' -a '(__ctk_values container)'
+
+# system check
+complete -c ctk -n '__ctk_using system check' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using system check' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using system check' -l help -d 'Print help'
+
+# system prune
+complete -c ctk -n '__ctk_using system prune' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using system prune' -l no-trunc -d 'Do not truncate'
+complete -c ctk -n '__ctk_using system prune' -l help -d 'Print help'
+
 # tag
 complete -c ctk -n '__ctk_using tag' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using tag' -a '(__ctk_values image)'
 
+# top
+complete -c ctk -n '__ctk_using top' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using top' -l quiet -s q -d 'Only PID'
+complete -c ctk -n '__ctk_using top' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using top' -a '(__ctk_values container)'
+
 # version
 complete -c ctk -n '__ctk_using version' -l format -x -d 'Output format'
 complete -c ctk -n '__ctk_using version' -l help -d 'Print help'
+
+# wait
+complete -c ctk -n '__ctk_using wait' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using wait' -a '(__ctk_values container)'

@@ -9,7 +9,7 @@ BUILD_PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev libel
  libgtest-dev libgmock-dev googletest libexpected-dev
  libarchive-dev libssl-dev libzstd-dev libnftables-dev libseccomp-dev libcap-dev libncurses-dev"
 # Peers and helpers used by the tests (real runtimes, test images, namespaces).
-TEST_PKGS="zsh fish iproute2 util-linux procps busybox-static docker.io containerd runc podman skopeo umoci
+TEST_PKGS="zsh fish iproute2 util-linux procps busybox-static tini docker.io containerd runc podman skopeo umoci
  jq time python3"
 
 missing=""

@@ -136,6 +136,12 @@ const ctk_positional_v1 kTwoImages[] = {
     {"IMAGE", CTK_ARG_IMAGE, 0, "The image to compare from. " IMAGE_HELP},
     {"IMAGE", CTK_ARG_IMAGE, 0, "The image to compare to, in the same forms"},
 };
+// ctk diff CONTAINER (one argument): a ctk container's changes, as docker diff.
+const ctk_positional_v1 kDiffPositionals[] = {
+    {"IMAGE", CTK_ARG_IMAGE, 0,
+     "The image to compare from (" IMAGE_HELP "), or alone: a ctk container (its changes)"},
+    {"IMAGE", CTK_ARG_IMAGE, CTK_POS_OPTIONAL, "The image to compare to, in the same forms"},
+};
 const ctk_option_v1 kDiffOptions[] = {
     {"packages", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
      "Compare the installed packages (dpkg, apk) instead of the files"},
@@ -197,13 +203,14 @@ const ctk_command_v1 kCommands[] = {
      "when every rule passes, 1 when one fails (named on stderr), 2 on an error.",
      kCiOptions, count(kCiOptions), kImage, 1, kCiColumns, count(kCiColumns), 0,
      &rt::plugin::entry<run_ci>},
-    {"diff", "Show the files added, deleted and changed from one image to another",
-     "[--packages] IMAGE IMAGE",
+    {"diff", "Show the files changed from one image to another, or by a container",
+     "[--packages] IMAGE IMAGE | CONTAINER",
      "Every path of the second image's filesystem that differs from the first's: A added, D "
      "deleted, C changed (content, mode, owner, type or link target). Deleted files of lower "
      "layers are gone, as in a container. --packages (or ctk diff packages) compares the "
-     "installed packages instead.",
-     kDiffOptions, count(kDiffOptions), kTwoImages, 2, kDiffColumns, count(kDiffColumns), 0,
+     "installed packages instead. With one argument, a ctk container (running or stopped): "
+     "what it changed in its image, from its upper directory, as docker diff.",
+     kDiffOptions, count(kDiffOptions), kDiffPositionals, 2, kDiffColumns, count(kDiffColumns), 0,
      &rt::plugin::entry<run_diff>},
     {"diff packages", "Show the packages added, removed, upgraded and downgraded between images",
      "IMAGE IMAGE",

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Teardown under repetition: 100 `run --rm` cycles on the bridge network
+# (inside a network namespace this test creates) and 20 parallel runs leave
+# no container directory, state, cgroup, veth or mount behind, and the
+# addresses go back to the pool (no allocation or endpoint record is left).
+. "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
+. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
+require_root
+[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
+ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+
+T=$(mktemp -d /tmp/ctk-run-cycles.XXXXXX)
+NS=ctk-run-cycles-$$
+ip netns add "$NS" || skip_or_fail "cannot create a network namespace"
+ctk() { nsenter --net="/run/netns/$NS" "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
+cleanup() {
+    local id
+    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
+    ip netns del "$NS"
+    rm -rf "$T"
+}
+on_exit cleanup
+ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busybox archive"
+ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
+
+first=$(ctk run --rm bb sh -c "ip -4 -o addr show eth0 | awk '{print \$4}'") || fail "first run"
+for i in $(seq 100); do
+    ctk run --rm bb true || fail "cycle $i failed"
+done
+last=$(ctk run --rm bb sh -c "ip -4 -o addr show eth0 | awk '{print \$4}'") || fail "last run"
+[ -n "$first" ] && [ -n "$last" ] || fail "no address on eth0"
+for i in $(seq 20); do ctk run --rm --net none bb true & done
+wait
+
+expect_eq "containers left" "$(ls "$T/root/containers" | grep -v '^names' | wc -l)" "0"
+expect_eq "run dirs left" "$(ls "$T/run/containers" | wc -l)" "0"
+left=$(ls -d /sys/fs/cgroup/*/ctk/*/ /sys/fs/cgroup/ctk/*/ 2>/dev/null | wc -l)
+# Other ctk users of this machine may have containers; ours are all gone.
+for d in $(ls -d /sys/fs/cgroup/*/ctk/*/ 2>/dev/null); do
+    [ -e "$T/root/containers/$(basename "$d")" ] && fail "cgroup $d of ours left"
+done
+expect_eq "veths left" "$(nsenter --net="/run/netns/$NS" ip -o link show type veth | wc -l)" "0"
+findmnt -rn -o TARGET | grep -q "$T" && fail "mounts left under $T"
+if command -v jq >/dev/null; then
+    expect_eq "addresses still allocated" "$(jq -c '.allocated' "$T/run/net/ipam.json")" "{}"
+    expect_eq "endpoint records left" "$(jq -c . "$T/run/net/endpoints.json")" "{}"
+fi
+: "$left"
+echo "run_cycles: ok"
