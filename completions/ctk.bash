@@ -177,7 +177,7 @@ _ctk_command() {
         stop=0
         ;;
     "run")
-        opts="--tty -t --interactive -i --detach -d --rm --name --env -e --env-file --workdir -w --user -u --hostname -h --volume -v --tmpfs --publish -p --net --network --pid --ipc --uts --privileged --cap-add --cap-drop --read-only --init --memory -m --cpus --pids-limit --entrypoint --security-opt --label -l --help"
+        opts="--tty -t --interactive -i --detach -d --rm --name --env -e --env-file --workdir -w --user -u --hostname -h --volume -v --tmpfs --publish -p --net --network --pid --ipc --uts --privileged --cap-add --cap-drop --read-only --init --memory -m --cpus --pids-limit --entrypoint --security-opt --label -l --allow-docker-forward --help"
         valopts="--name:none --env:none -e:none --env-file:path --workdir:none -w:none --user:none -u:none --hostname:none -h:none --volume:none -v:none --tmpfs:none --publish:none -p:none --net:none --network:none --pid:none --ipc:none --uts:none --cap-add:none --cap-drop:none --memory:none -m:none --cpus:none --pids-limit:none --entrypoint:none --security-opt:none --label:none -l:none"
         poskinds="image command..."
         stop=1

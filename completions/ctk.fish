@@ -288,6 +288,7 @@ complete -c ctk -n '__ctk_using run' -l pids-limit -x -d 'Maximum number of proc
 complete -c ctk -n '__ctk_using run' -l entrypoint -x -d 'Override the image\'s entrypoint'
 complete -c ctk -n '__ctk_using run' -l security-opt -x -d 'seccomp=FILE|unconfined, no-new-privileges'
 complete -c ctk -n '__ctk_using run' -l label -s l -x -d 'Set a label'
+complete -c ctk -n '__ctk_using run' -l allow-docker-forward -d 'Add ACCEPT rules for ctk\'s bridge to docker\'s DOCKER-USER chain, so docker\'s FORWARD policy DROP lets the container\'s traffic pass (removed with the bridge\'s last container)'
 complete -c ctk -n '__ctk_using run' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using run' -a '(__ctk_values image)'
 complete -c ctk -n '__ctk_using run' -a '(__ctk_values command)'

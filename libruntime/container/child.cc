@@ -344,16 +344,25 @@ void child_main(const ChildSpec &s) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  char go = 0;
-  if (::read(s.go_fd, &go, 1) != 1)
-    ::_exit(125); // the monitor gave up: nothing to report to
-  ::close(s.go_fd);
-
   for (const char *kind : {"net", "ipc", "uts"}) {
     auto it = s.join.find(kind);
     if (it != s.join.end() && ::setns(it->second, 0) != 0)
       die_errno(s, std::string("cannot join the ") + kind + " namespace");
   }
+  // The mounts need nothing from the monitor, so they are made while it moves
+  // us into the cgroups: the first cgroup migration waits for an RCU grace
+  // period (about 10 ms), which the mount work now overlaps. The bridge's
+  // hosts file is rewritten in place, so binding it before attach is fine.
+  setup_mounts(s);
+  if (s.new_uts && !c.hostname.empty() &&
+      ::sethostname(c.hostname.data(), c.hostname.size()) != 0)
+    die_errno(s, "cannot set the hostname");
+
+  char go = 0;
+  if (::read(s.go_fd, &go, 1) != 1)
+    ::_exit(125); // the monitor gave up: nothing to report to
+  ::close(s.go_fd);
+
   // After the monitor moved us into the container's cgroup, so that it is the
   // root of the container's cgroup namespace.
   if (::unshare(CLONE_NEWCGROUP) != 0)
@@ -367,11 +376,6 @@ void child_main(const ChildSpec &s) {
     if (::ioctl(0, TIOCSCTTY, 0) != 0)
       die_errno(s, "cannot make the pty the controlling terminal");
   }
-
-  setup_mounts(s);
-  if (s.new_uts && !c.hostname.empty() &&
-      ::sethostname(c.hostname.data(), c.hostname.size()) != 0)
-    die_errno(s, "cannot set the hostname");
 
   Ids ids = resolve_user(s);
   std::vector<std::string> env = c.env;

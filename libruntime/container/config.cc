@@ -86,6 +86,7 @@ void to_json(json &j, const ContainerConfig &c) {
            {"auto_remove", c.auto_remove},
            {"read_only", c.read_only},
            {"init", c.init},
+           {"allow_docker_forward", c.allow_docker_forward},
            {"mounts", mounts},
            {"network", c.network},
            {"pid_mode", c.pid_mode},
@@ -121,6 +122,7 @@ void from_json(const json &j, ContainerConfig &c) {
   c.auto_remove = value_or<bool>(j, "auto_remove", false);
   c.read_only = value_or<bool>(j, "read_only", false);
   c.init = value_or<bool>(j, "init", false);
+  c.allow_docker_forward = value_or<bool>(j, "allow_docker_forward", false);
   c.mounts.clear();
   for (const json &m : j.value("mounts", json::array())) {
     Mount mm;
@@ -179,7 +181,8 @@ json state_to_json(const ContainerConfig &c, const State &s) {
                      {"mac", s.endpoint->mac},
                      {"host_veth", s.endpoint->host_veth},
                      {"prefix", s.endpoint->prefix},
-                     {"ports", ports}};
+                     {"ports", ports},
+                     {"warnings", s.endpoint->warnings}};
   }
   return j;
 }

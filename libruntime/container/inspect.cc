@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "ctk/runtime/container_ops.h"
+#include "ctk/runtime/discovery.h"
 
 namespace ctk::rt::container {
 
@@ -86,6 +87,9 @@ Result<State> state_from_json(const json &j) {
         pm.proto = get_or<std::string>(p, "proto", "tcp");
         ep.ports.push_back(std::move(pm));
       }
+      for (const json &w : it->value("warnings", json::array()))
+        if (w.is_string())
+          ep.warnings.push_back(w.get<std::string>());
       s.endpoint = std::move(ep);
     }
     return s;
@@ -145,42 +149,12 @@ std::vector<std::string> list_container_ids(const Paths &paths) {
   return ids;
 }
 
-Result<std::string> find_container(const Paths &paths, std::string_view ref_in) {
-  std::string ref(ref_in);
-  if (!ref.empty() && ref[0] == '/')
-    ref.erase(0, 1); // docker's "/web"
-  if (ref.empty())
-    return fail(Errc::invalid_argument, "empty container name");
-  const auto ids = list_container_ids(paths);
-  // names.json is the authority when present; a config's name is the
-  // fallback for records written before it (or by hand).
-  if (auto names = read_file(paths.root + "/containers/names.json")) {
-    json nj = json::parse(*names, nullptr, false);
-    if (nj.is_object() && nj.contains(ref) && nj[ref].is_string()) {
-      std::string id = nj[ref].get<std::string>();
-      if (std::find(ids.begin(), ids.end(), id) != ids.end())
-        return id;
-    }
-  }
-  for (const auto &id : ids) {
-    auto text = read_file(paths.dir(id) + "/config.json");
-    if (!text)
-      continue;
-    json cj = json::parse(*text, nullptr, false);
-    if (cj.is_object() && cj.value("name", "") == ref)
-      return id;
-  }
-  std::vector<std::string> matches;
-  if (is_hex(ref))
-    for (const auto &id : ids)
-      if (id.compare(0, ref.size(), ref) == 0)
-        matches.push_back(id);
-  if (matches.size() == 1)
-    return matches[0];
-  if (matches.size() > 1)
-    return fail(Errc::ambiguous, fmt::format("container ID prefix {} is ambiguous: {}", ref,
-                                             fmt::join(matches, ", ")));
-  return fail(Errc::not_found, "no such ctk container: " + ref);
+Result<std::string> find_container(const Paths &paths, std::string_view ref) {
+  // One resolver for every target (discovery), restricted to ctk's stores.
+  auto c = discovery::resolve_ctk(paths.root, paths.run_root, ref);
+  if (!c)
+    return tl::unexpected(c.error());
+  return c->id;
 }
 
 namespace {

@@ -297,9 +297,37 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   st.monitor_pid = ::getpid();
   st.cgroup = cg->path();
   bool attached = false;
-  auto abort_start = [&](int status, const std::string &msg) {
+  // EOF: execve succeeded (the pipe is close-on-exec); text: the child failed
+  // ("STATUS message"). The child mounts before it waits for "go", so it may
+  // have failed already while we set up the cgroups or the network.
+  bool errp_open = true;
+  auto read_child_err = [&] {
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while (errp_open && (n = ::read(errp[0], buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (errp_open)
+      ::close(errp[0]);
+    errp_open = false;
+    return text;
+  };
+  auto abort_start = [&](int status, std::string msg) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
+    if (auto child_err = read_child_err(); !child_err.empty()) {
+      // What the child said is the cause; ours is only its consequence.
+      long long cs = 125;
+      auto sp = child_err.find(' ');
+      parse_int(std::string_view(child_err).substr(0, sp), cs);
+      status = static_cast<int>(cs);
+      msg = sp == std::string::npos ? child_err : child_err.substr(sp + 1);
+    }
     teardown(p, cg, attached);
     st.status = "exited";
     st.exit_code = status;
@@ -324,24 +352,23 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
     if (!ep)
       abort_start(125, ep.error().wrap("cannot attach container " + c.name + " to the network")
                            .message());
+    // Before the command runs, so its first packets pass too. No DOCKER-USER
+    // chain: docker has no drop to get past here.
+    if (c.allow_docker_forward)
+      if (auto r = bn->allow_in_docker_user(); !r && r.error().code != Errc::not_found)
+        abort_start(125, r.error().wrap("cannot let container " + c.name +
+                                        " past docker's FORWARD drop").message());
+    // A drop in another table (docker's FORWARD policy) would silently eat
+    // the container's traffic: run says so (one nftables listing, ~0.1 ms).
+    if (auto drop = bn->foreign_forward_drop())
+      ep->warnings.push_back(*drop);
     st.endpoint = *ep;
   }
   if (::write(go[1], "g", 1) != 1)
     abort_start(125, "the container's first process died before it was set up");
   ::close(go[1]);
 
-  // EOF: execve succeeded (the pipe is close-on-exec); text: it failed.
-  std::string child_err;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(errp[0], buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      break;
-    child_err.append(buf, static_cast<size_t>(n));
-  }
-  ::close(errp[0]);
+  std::string child_err = read_child_err();
   if (!child_err.empty()) {
     long long status = 125;
     auto sp = child_err.find(' ');
@@ -437,9 +464,11 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   st.pid = 0;
   st.exit_code = status;
   st.finished_at = detail::now_rfc3339();
-  (void)write_state(p.paths, c, st);
-  if (c.auto_remove)
-    (void)detail::remove_files(p.paths, c);
+  // An --rm container's final state would be written only to be deleted (and
+  // replacing a file frees a block, milliseconds on some disks): it is
+  // recorded only when the removal fails and something is left to show.
+  if (!c.auto_remove || !detail::remove_files(p.paths, c))
+    (void)write_state(p.paths, c, st);
   write_all(p.exit_w, std::to_string(status));
   ::_exit(0);
 }

@@ -19,11 +19,20 @@
 //   }
 //
 // It is written atomically (write_file_atomic) so readers never see half a file.
+//
+// The run root is a tmpfs on most hosts: after a reboot, and before a
+// container's first start, only <root>/containers/<id>/config.json (id, name,
+// image, created) is left, and such a container is still a valid target
+// ("created", as docker shows it), so those are read too.
+#include <set>
+
 #include "internal.h"
 
 namespace ctk::rt::discovery::detail {
 
-void read_ctk_store(const HostPaths &paths, const std::string &run_root, Found &out) {
+void read_ctk_store(const HostPaths &paths, const std::string &root, const std::string &run_root,
+                    Found &out) {
+  std::set<std::string> seen;
   const std::string dir = run_root + "/containers";
   for (const auto &id : list_dir(paths.prefixed(dir), &out.warnings)) {
     const std::string file = paths.prefixed(dir + "/" + id + "/state.json");
@@ -53,6 +62,28 @@ void read_ctk_store(const HostPaths &paths, const std::string &run_root, Found &
       else
         c.status = "exited"; // its monitor died before recording the exit
     }
+    seen.insert(c.id);
+    out.containers.push_back(std::move(c));
+  }
+  const std::string cdir = root + "/containers";
+  for (const auto &id : list_dir(paths.prefixed(cdir), &out.warnings)) {
+    const std::string file = paths.prefixed(cdir + "/" + id + "/config.json");
+    if (id.size() != 64 || seen.count(id) || !path_exists(file))
+      continue;
+    auto cfg = read_json(file);
+    if (!cfg) {
+      out.warnings.push_back("skipping ctk container " + id + ": " + cfg.error().message());
+      continue;
+    }
+    Container c;
+    c.runtime = Runtime::ctk;
+    c.id = id;
+    c.name = json_str(*cfg, "name");
+    c.image = json_str(*cfg, "image");
+    c.status = "created";
+    c.created = parse_rfc3339(json_str(*cfg, "created")).value_or(json_int(*cfg, "created"));
+    c.labels = json_string_map(json_obj(*cfg, "labels"));
+    c.source = "config:" + cdir + "/" + id + "/config.json";
     out.containers.push_back(std::move(c));
   }
 }

@@ -81,7 +81,10 @@ void read_containerd(const HostPaths &paths, const std::string &state_dir, Found
 void read_storage(const HostPaths &paths, const std::string &graph_root,
                   const std::vector<std::string> &run_roots, Found &out);
 void read_runc_root(const HostPaths &paths, const std::string &root, Found &out);
-void read_ctk_store(const HostPaths &paths, const std::string &run_root, Found &out);
+// Containers with a state.json under <run_root>, then those with only a
+// config.json under <root> (created, or the run root was wiped by a reboot).
+void read_ctk_store(const HostPaths &paths, const std::string &root, const std::string &run_root,
+                    Found &out);
 
 // --- daemon_roots.cc -------------------------------------------------------
 // DOCKER_HOST, CONTAINERD_ADDRESS, CONTAINERS_STORAGE_CONF.

@@ -135,7 +135,7 @@ Result<void> Resolver::load() {
   const HostPaths &paths = opt_.paths;
   RuntimeRoots &roots = opt_.roots;
   detail::Found found;
-  detail::read_ctk_store(paths, roots.ctk_run_root, found);
+  detail::read_ctk_store(paths, roots.ctk_root, roots.ctk_run_root, found);
   for (const auto &r : roots.docker_data_roots)
     detail::read_docker(paths, r, found);
   for (const auto &r : roots.storage_roots)
@@ -265,6 +265,48 @@ Result<Container> Resolver::resolve(std::string_view target) {
   if (!t)
     return tl::unexpected(t.error());
   return resolve(*t);
+}
+
+Result<Container> resolve_ctk(const std::string &root, const std::string &run_root,
+                              std::string_view target, const HostPaths &paths) {
+  std::string_view text = target;
+  if (!text.empty() && text[0] == '/')
+    text.remove_prefix(1); // docker's "/web", as inspect prints names
+  auto t = parse_target(text);
+  if (!t)
+    return tl::unexpected(t.error());
+  if (t->runtime && *t->runtime != Runtime::ctk)
+    return fail(Errc::invalid_argument, std::string(target) + " is a " + runtime_name(*t->runtime) +
+                                            " container: ctk acts only on its own containers here");
+  Options opt;
+  opt.paths = paths;
+  opt.roots = RuntimeRoots{.ctk_root = root,
+                           .ctk_run_root = run_root,
+                           .docker_data_roots = {},
+                           .docker_exec_roots = {},
+                           .docker_sockets = {},
+                           .containerd_states = {},
+                           .containerd_roots = {},
+                           .storage_roots = {},
+                           .storage_run_roots = {},
+                           .runc_roots = {}};
+  opt.ask_daemons = false;
+  opt.detect_from_daemons = false;
+  opt.apply_environment = false;
+  auto r = Resolver::open(std::move(opt));
+  if (!r)
+    return tl::unexpected(r.error());
+  auto c = r->resolve(*t);
+  if (!c && c.error().code == Errc::not_found && t->pid == 0)
+    return fail(Errc::not_found, "no such ctk container: " + t->name);
+  if (!c)
+    return c;
+  // A pid target is matched by cgroup path, which names any runtime's container.
+  if (c->runtime != Runtime::ctk)
+    return fail(Errc::invalid_argument, std::string(target) + " is in a " +
+                                            runtime_name(c->runtime) +
+                                            " container: ctk acts only on its own containers here");
+  return c;
 }
 
 Result<Container> Resolver::resolve(const Target &t) {

@@ -264,6 +264,11 @@ Result<void> detach_locked(const NetworkOptions &opt, const std::string &id, jso
     }
     eps.erase(id);
     note(save_endpoints(opt, eps));
+    // ctk's rules in docker's DOCKER-USER serve the bridge's containers:
+    // they go with the last one.
+    if (eps.empty())
+      if (auto n = detail::docker_user_remove(); !n)
+        note(tl::unexpected(n.error()));
   }
 
   auto subnet = parse_subnet(opt.subnet);
@@ -454,8 +459,12 @@ std::optional<std::string> BridgeNetwork::foreign_forward_drop() const {
   std::string text = drops.front();
   for (size_t i = 1; i < drops.size(); ++i)
     text += "; " + drops[i];
+  // With br_netfilter, bridged IPv4 passes the forward hooks too.
+  auto brnf = read_sysctl("net/bridge/bridge-nf-call-iptables");
   return text + ": traffic of containers on " + opt_.bridge +
-         " beyond the host is dropped whatever ctk's table accepts";
+         (brnf && *brnf == "1" ? " (between them too: net.bridge.bridge-nf-call-iptables is 1)"
+                               : " beyond the host") +
+         " is dropped whatever ctk's table accepts";
 }
 
 Result<void> BridgeNetwork::allow_in_docker_user() const {
@@ -467,6 +476,18 @@ Result<void> BridgeNetwork::remove_from_docker_user() const {
   if (!n)
     return tl::unexpected(n.error());
   return {};
+}
+
+Result<int> BridgeNetwork::docker_user_leftovers() const {
+  auto lock = FileLock::acquire(path_in(opt_, "lock"), LockMode::shared);
+  if (!lock)
+    return wrap(lock, "cannot lock the network state");
+  auto eps = load_endpoints(opt_);
+  if (!eps)
+    return tl::unexpected(eps.error());
+  if (!eps->empty())
+    return 0; // they serve the containers still attached
+  return detail::docker_user_count();
 }
 
 Result<std::vector<std::string>> BridgeNetwork::endpoints() const {

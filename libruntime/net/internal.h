@@ -57,6 +57,8 @@ Result<int> nft_delete_rules(const std::string &id);
 // DOCKER-USER rules of ctk (comment "ctk:docker-user"), see netsetup.h.
 Result<void> docker_user_allow(const std::string &bridge);
 Result<int> docker_user_remove();
+// How many rules of ctk's DOCKER-USER holds (0 without the chain).
+Result<int> docker_user_count();
 // Chains of other tables that drop forwarded traffic by policy (nft and
 // legacy iptables), one description each.
 std::vector<std::string> foreign_forward_drops();

@@ -200,10 +200,22 @@ Result<void> docker_user_allow(const std::string &bridge) {
   return {};
 }
 
+Result<int> docker_user_count() {
+  auto have = docker_user_rules();
+  if (!have)
+    return have.error().code == Errc::not_found || have.error().code == Errc::unsupported
+               ? Result<int>(0)
+               : tl::unexpected(have.error());
+  return static_cast<int>(have->size());
+}
+
 Result<int> docker_user_remove() {
   auto have = docker_user_rules();
   if (!have)
-    return have.error().code == Errc::not_found ? Result<int>(0) : tl::unexpected(have.error());
+    // No chain, or docker on legacy iptables: no rule of ctk's can be there.
+    return have.error().code == Errc::not_found || have.error().code == Errc::unsupported
+               ? Result<int>(0)
+               : tl::unexpected(have.error());
   std::string cmds;
   for (int h : *have)
     cmds += fmt::format("delete rule ip filter DOCKER-USER handle {}\n", h);
@@ -263,6 +275,14 @@ std::optional<std::string> legacy_forward_drop() {
 std::vector<std::string> foreign_forward_drops() {
   std::vector<std::string> out;
   if (auto rs = nft_list("list chains"); rs) {
+    // docker's table (iptables-nft): FORWARD jumps to DOCKER-USER first, so
+    // ctk's accepts there get past the policy.
+    bool docker_user = false;
+    for (const auto &item : rs->value("nftables", nlohmann::json::array()))
+      if (item.contains("chain") && item["chain"].value("family", "") == "ip" &&
+          item["chain"].value("table", "") == "filter" &&
+          item["chain"].value("name", "") == "DOCKER-USER")
+        docker_user = true;
     for (const auto &item : rs->value("nftables", nlohmann::json::array())) {
       if (!item.contains("chain"))
         continue;
@@ -273,9 +293,19 @@ std::vector<std::string> foreign_forward_drops() {
       // Only families that see routed IPv4 traffic matter.
       if (family != "ip" && family != "inet")
         continue;
-      if (ch.value("hook", "") == "forward" && ch.value("policy", "") == "drop")
-        out.push_back(fmt::format("nftables table {} {} chain {} has policy drop", family, table,
-                                  ch.value("name", "")));
+      if (ch.value("hook", "") != "forward" || ch.value("policy", "") != "drop")
+        continue;
+      const bool dockers = docker_user && family == "ip" && table == "filter";
+      if (dockers) {
+        auto mine = docker_user_rules();
+        if (mine && !mine->empty())
+          continue; // ctk's rules are in DOCKER-USER: the drop no longer applies
+      }
+      out.push_back(fmt::format("nftables table {} {} chain {} has policy drop{}", family, table,
+                                ch.value("name", ""),
+                                dockers ? " (docker's; its DOCKER-USER chain can take ctk's "
+                                          "ACCEPT rules)"
+                                        : ""));
     }
   }
   if (auto legacy = legacy_forward_drop())

@@ -76,6 +76,8 @@ int run_pidmap(Call &call) {
   const auto &procs = scanned->procs;
   discovery::Options ropt;
   ropt.processes = &procs;
+  ropt.roots.ctk_root = call.root(); // --root/--run-root name ctk's own store
+  ropt.roots.ctk_run_root = call.run_root();
   auto resolver = discovery::Resolver::open(std::move(ropt));
   if (!resolver)
     return call.fail(resolver.error());

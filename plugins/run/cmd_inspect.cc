@@ -30,23 +30,9 @@ nlohmann::ordered_json foreign_document(const rt::discovery::Container &c) {
           {"NetworkSettings", {{"IPAddress", ""}}}};
 }
 
-rt::Result<nlohmann::ordered_json> document_of(const Call &call, const ct::Paths &paths,
-                                               const std::string &target) {
-  auto id = ct::find_container(paths, target);
-  if (id) {
-    auto rec = ct::load_record(paths, *id);
-    if (!rec)
-      return tl::unexpected(rec.error());
-    ct::InspectExtra extra;
-    // The lower dirs are shown when the image is still in the store; a
-    // container whose image was removed (rmi -f) is still inspectable.
-    if (auto store = rt::image::Store::open(paths.root))
-      if (auto lowers = ct::image_lower_dirs(*store, rec->config))
-        extra.lowerdir = fmt::format("{}", fmt::join(*lowers, ":"));
-    return ct::inspect_document(*rec, paths, extra);
-  }
-  if (id.error().code != rt::Errc::not_found)
-    return tl::unexpected(id.error());
+rt::Result<nlohmann::ordered_json> document_of(const ct::Paths &paths, const std::string &target) {
+  // One resolver over every runtime: a name that both ctk and docker use is
+  // ambiguous here, as everywhere, and lists both.
   rt::discovery::Options opt;
   opt.roots.ctk_root = paths.root;
   opt.roots.ctk_run_root = paths.run_root;
@@ -56,8 +42,18 @@ rt::Result<nlohmann::ordered_json> document_of(const Call &call, const ct::Paths
   auto c = resolver->resolve(target);
   if (!c)
     return tl::unexpected(c.error());
-  (void)call;
-  return foreign_document(*c);
+  if (c->runtime != rt::discovery::Runtime::ctk)
+    return foreign_document(*c);
+  auto rec = ct::load_record(paths, c->id);
+  if (!rec)
+    return tl::unexpected(rec.error());
+  ct::InspectExtra extra;
+  // The lower dirs are shown when the image is still in the store; a
+  // container whose image was removed (rmi -f) is still inspectable.
+  if (auto store = rt::image::Store::open(paths.root))
+    if (auto lowers = ct::image_lower_dirs(*store, rec->config))
+      extra.lowerdir = fmt::format("{}", fmt::join(*lowers, ":"));
+  return ct::inspect_document(*rec, paths, extra);
 }
 
 } // namespace
@@ -71,7 +67,7 @@ int run_inspect(Call &call) {
   // As docker: every target that resolves is printed; each one that does
   // not is an error, and the exit status is 1 if there was any.
   for (const auto &t : targets) {
-    auto doc = document_of(call, paths, t);
+    auto doc = document_of(paths, t);
     if (!doc) {
       status = call.fail(doc.error().wrap("cannot inspect " + t));
       continue;

@@ -124,24 +124,17 @@ Result<ct::Mount> parse_tmpfs(const std::string &v) {
 
 // The /proc/<pid>/ns/<kind> of a container:TARGET (ctk first, then every runtime).
 Result<std::string> ns_of_target(const Call &call, std::string_view target, const char *kind) {
-  pid_t pid = 0;
-  if (auto id = find_ctk(call, target)) {
-    auto rec = ct::load_record(container_paths(call), *id);
-    if (!rec)
-      return rt::wrap(rec, "cannot use container " + std::string(target));
-    pid = rec->state.pid;
-  } else {
-    rt::discovery::Options o;
-    o.roots.ctk_root = call.root();
-    o.roots.ctk_run_root = call.run_root();
-    auto r = rt::discovery::Resolver::open(std::move(o));
-    if (!r)
-      return rt::wrap(r, "cannot resolve " + std::string(target));
-    auto c = r->resolve(target);
-    if (!c)
-      return rt::wrap(c, "cannot use container " + std::string(target));
-    pid = c->pid;
-  }
+  // Any runtime's container (docker://web too), through the one resolver.
+  rt::discovery::Options o;
+  o.roots.ctk_root = call.root();
+  o.roots.ctk_run_root = call.run_root();
+  auto r = rt::discovery::Resolver::open(std::move(o));
+  if (!r)
+    return rt::wrap(r, "cannot resolve " + std::string(target));
+  auto c = r->resolve(target);
+  if (!c)
+    return rt::wrap(c, "cannot use container " + std::string(target));
+  pid_t pid = c->pid;
   if (pid <= 0)
     return fail(Errc::invalid_argument,
                 fmt::format("cannot join container {}: it is not running", target));
@@ -212,6 +205,7 @@ Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {
   c.auto_remove = call.flag("rm");
   c.read_only = call.flag("read-only");
   c.init = call.flag("init");
+  c.allow_docker_forward = call.flag("allow-docker-forward");
   for (const auto &v : call.get_all("volume")) {
     auto m = parse_volume(v);
     if (!m)
@@ -338,6 +332,13 @@ int run_run(Call &call) {
     (void)ct::remove(paths, c.id, true);
     return call.fail(started.error(), failed);
   }
+  // What the attach found but did not stop it: docker's FORWARD drop above
+  // all, which silently eats the container's traffic.
+  if (started->endpoint)
+    for (const auto &w : started->endpoint->warnings)
+      call.warn(w.find("DOCKER-USER") != std::string::npos && !c.allow_docker_forward
+                    ? w + "; --allow-docker-forward adds ctk's rules there"
+                    : w);
   if (c.detach) {
     call.write_raw(c.id + "\n");
     return 0;

@@ -35,6 +35,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int64_t kOrphanCgroupGraceSeconds = 30;
+// The path of the "network" leftover that is ctk's DOCKER-USER rules.
+constexpr const char *kDockerUser = "DOCKER-USER";
 
 struct Leftover {
   std::string kind; // "mount" | "cgroup" | "state" | "network"
@@ -223,7 +225,9 @@ rt::Result<void> survey_network(const Call &call, const ct::Paths &paths, Survey
   // Not a leftover, but what makes a container's traffic vanish: said here
   // as at `run`.
   if (auto drop = bn->foreign_forward_drop())
-    call.warn(*drop);
+    call.warn(drop->find("DOCKER-USER") != std::string::npos
+                  ? *drop + "; ctk run --allow-docker-forward adds ctk's rules there"
+                  : *drop);
   auto gone = bn->endpoints();
   if (!gone)
     return rt::wrap(gone, "cannot list network endpoints");
@@ -235,6 +239,17 @@ rt::Result<void> survey_network(const Call &call, const ct::Paths &paths, Survey
                        "entries; its veth is gone)",
                        id});
   }
+  // ctk's rules in docker's DOCKER-USER outlive the bridge's last container
+  // only when a ctk died while detaching it.
+  auto rules = bn->docker_user_leftovers();
+  if (!rules)
+    return rt::wrap(rules, "cannot list ctk's rules in DOCKER-USER");
+  if (*rules > 0)
+    s.found.push_back({"network", "",
+                       fmt::format("{} ACCEPT rules of ctk in docker's DOCKER-USER chain (comment "
+                                   "ctk:docker-user) and no container on {}",
+                                   *rules, bn->options().bridge),
+                       kDockerUser});
   return {};
 }
 
@@ -290,6 +305,11 @@ rt::Result<std::string> prune_one(const ct::Paths &paths, const rt::cgroup::Hier
       return tl::unexpected(err.error());
     if (!bn)
       return std::string("gone already");
+    if (l.path == kDockerUser) {
+      if (auto r = bn->remove_from_docker_user(); !r)
+        return tl::unexpected(r.error());
+      return std::string("removed");
+    }
     if (auto r = bn->detach(l.id); !r)
       return tl::unexpected(r.error());
     return std::string("detached");

@@ -21,8 +21,6 @@ rt::container::Paths container_paths(const Call &call) {
 }
 
 rt::Result<std::string> find_ctk(const Call &call, std::string_view target) {
-  if (target.rfind("ctk://", 0) == 0)
-    target.remove_prefix(6);
   return rt::container::find_container(container_paths(call), target);
 }
 

@@ -56,6 +56,9 @@ const ctk_option_v1 kRunOptions[] = {
     {"security-opt", 0, CTK_OPT_MULTI, CTK_ARG_STRING, "OPT", nullptr,
      "seccomp=FILE|unconfined, no-new-privileges"},
     {"label", 'l', CTK_OPT_MULTI, CTK_ARG_STRING, "K=V", nullptr, "Set a label"},
+    {"allow-docker-forward", 0, CTK_OPT_FLAG, CTK_ARG_STRING, nullptr, nullptr,
+     "Add ACCEPT rules for ctk's bridge to docker's DOCKER-USER chain, so docker's FORWARD "
+     "policy DROP lets the container's traffic pass (removed with the bridge's last container)"},
 };
 const ctk_positional_v1 kRunPositionals[] = {
     {"IMAGE", CTK_ARG_IMAGE, 0, "Image name or ID"},

@@ -141,7 +141,7 @@ int run_cgroup(Call &call) {
   if (args.empty())
     return call.fail("ctk cgroup needs a TARGET: a container or a host PID");
   rt::HostPaths paths;
-  auto s = target_subject(args[0], paths);
+  auto s = target_subject(call, args[0], paths);
   if (!s)
     return call.fail(s.error());
   auto reader = cg::StatReader::open(s->dirs, net_pid_of(*s, paths), paths);

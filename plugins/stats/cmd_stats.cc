@@ -80,6 +80,8 @@ public:
     rt::discovery::Options ro;
     ro.paths = paths_;
     ro.processes = &*procs;
+    ro.roots.ctk_root = call_.root(); // --root/--run-root name ctk's own store
+    ro.roots.ctk_run_root = call_.run_root();
     auto r = rt::discovery::Resolver::open(std::move(ro));
     if (!r)
       return tl::unexpected(r.error());

@@ -99,7 +99,7 @@ int run_cgroup_watch(Call &call) {
   if (args.empty())
     return call.fail("ctk cgroup --watch needs a TARGET: a container or a host PID");
   rt::HostPaths paths;
-  auto s = target_subject(args[0], paths);
+  auto s = target_subject(call, args[0], paths);
   if (!s)
     return call.fail(s.error());
   if (s->dirs.memory.empty() && s->dirs.pids.empty())

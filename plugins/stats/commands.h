@@ -33,7 +33,8 @@ rt::Result<Subject> resolve_subject(rt::discovery::Resolver &r, const cg::Hierar
                                     const std::string &target, const rt::HostPaths &paths);
 // The same, with the host's cgroup layout detected and a resolver of its
 // own: what a one-target command (cgroup, cgroup watch) needs.
-rt::Result<Subject> target_subject(const std::string &target, const rt::HostPaths &paths);
+rt::Result<Subject> target_subject(const Call &call, const std::string &target,
+                                   const rt::HostPaths &paths);
 // A container as listed by the resolver; fails when it has no cgroup to read.
 rt::Result<Subject> subject_of(const rt::discovery::Container &c, const cg::Hierarchy &h,
                                const std::vector<rt::proc::CgroupEntry> *init_cgroups,

@@ -135,11 +135,15 @@ bool sleep_interruptible(const Call &call, int ms) {
   return !(n > 0 || call.interrupted());
 }
 
-rt::Result<Subject> target_subject(const std::string &target, const rt::HostPaths &paths) {
+rt::Result<Subject> target_subject(const Call &call, const std::string &target,
+                                   const rt::HostPaths &paths) {
   auto h = cg::Hierarchy::detect(paths);
   if (!h)
     return tl::unexpected(h.error());
-  auto resolver = rt::discovery::Resolver::open({});
+  rt::discovery::Options ro;
+  ro.roots.ctk_root = call.root(); // --root/--run-root name ctk's own store
+  ro.roots.ctk_run_root = call.run_root();
+  auto resolver = rt::discovery::Resolver::open(std::move(ro));
   if (!resolver)
     return tl::unexpected(resolver.error());
   return resolve_subject(*resolver, *h, target, paths);

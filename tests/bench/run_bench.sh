@@ -5,6 +5,9 @@
 # (inside a network namespace of our own), and 20 ctk runs started in
 # parallel. Prints medians and ratios. Manual: ctest -L bench --verbose.
 #   CTK_BENCH_RUNS=N   runs per variant (default 21)
+#   CTK_BENCH_BASELINE=PATH  another ctk binary (with its plugins beside it,
+#                      e.g. an older build) timed in the same run, for
+#                      before/after numbers under the same machine load
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
 . "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
 require_root
@@ -59,6 +62,12 @@ crun_run() { crun run -b "$T/bundle" "ctk-bench-c-$$-$1"; }
 
 ctk_none 0 || fail "ctk run failed"
 times ctk-none ctk_none
+base=${CTK_BENCH_BASELINE:-}
+if [ -n "$base" ]; then
+    [ -x "$base" ] || fail "CTK_BENCH_BASELINE is not an executable: $base"
+    ctk_base() { "$base" --root "$T/root" --run-root "$T/run" run --rm --net none bb /bin/true; }
+    times ctk-base ctk_base
+fi
 times runc runc_run
 have_crun=
 if command -v crun >/dev/null && crun run -b "$T/bundle" "ctk-bench-probe-$$" >/dev/null 2>&1; then
@@ -78,5 +87,6 @@ printf '%-32s %10s %8s\n' "variant ($N runs)" "median s" "ratio"
 printf '%-32s %10s %8s\n' "runc run (bundle)" "$(median runc)" "1.00"
 [ -n "$have_crun" ] && printf '%-32s %10s %8s\n' "crun run (bundle)" "$(median crun)" "$(ratio "$(median crun)" "$(median runc)")"
 printf '%-32s %10s %8s\n' "ctk run --rm --net none" "$(median ctk-none)" "$(ratio "$(median ctk-none)" "$(median runc)")"
+[ -n "$base" ] && printf '%-32s %10s %8s\n' "baseline ctk --rm --net none" "$(median ctk-base)" "$(ratio "$(median ctk-base)" "$(median runc)")"
 printf '%-32s %10s %8s\n' "ctk run --rm (bridge)" "$(median ctk-bridge)" "$(ratio "$(median ctk-bridge)" "$(median ctk-none)")x none"
 printf '%-32s %10.3f\n' "20 ctk runs in parallel (total)" "$par"

@@ -44,6 +44,11 @@ CTK_RT_LAST_IDS=
 # Force dockerd's storage driver (e.g. vfs where overlay2 cannot work);
 # empty means overlay2 with a fallback to vfs.
 CTK_RT_DOCKER_DRIVER=${CTK_RT_DOCKER_DRIVER:-}
+# CTK_RT_DOCKER_IPTABLES=1: dockerd with its iptables rules and default
+# bridge docker0, as on a real docker host (FORWARD policy DROP, DOCKER-USER).
+# dockerd runs iptables in its own network namespace, the test's: the
+# machine's tables are never touched; they go with the namespace.
+CTK_RT_DOCKER_IPTABLES=${CTK_RT_DOCKER_IPTABLES:-}
 # podman's storage driver (containers-storage.conf), "overlay" unless set.
 CTK_RT_PODMAN_DRIVER=${CTK_RT_PODMAN_DRIVER:-overlay}
 
@@ -147,8 +152,10 @@ EOF
 
 # _ctk_rt_dockerd DRIVER: one start attempt with the given storage driver.
 _ctk_rt_dockerd() {
-    local driver=$1 d="$CTK_RT_DIR/docker"
+    local driver=$1 d="$CTK_RT_DIR/docker" net
     mkdir -p "$CTK_DOCKER_ROOT" "$CTK_DOCKER_EXEC_ROOT"
+    net=(--bridge=none --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false)
+    [ -n "$CTK_RT_DOCKER_IPTABLES" ] && net=(--iptables=true --ip6tables=false)
     # An empty config file so the host's /etc/docker/daemon.json is ignored.
     echo '{}' >"$d/daemon.json"
     _ctk_rt_exec_in_netns dockerd \
@@ -158,8 +165,7 @@ _ctk_rt_dockerd() {
         -H "unix://$CTK_DOCKER_SOCK" \
         --pidfile "$d/dockerd.pid" \
         --containerd "$CTK_CONTAINERD_SOCK" \
-        --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-        --ip-forward=false --userland-proxy=false \
+        "${net[@]}" --userland-proxy=false \
         --storage-driver "$driver" \
         --exec-opt native.cgroupdriver=cgroupfs \
         >>"$CTK_RT_DIR/dockerd.log" 2>&1 &

@@ -49,6 +49,9 @@ struct ContainerConfig {
   std::string working_dir, user, hostname;
   bool tty = false, interactive = false, detach = false, auto_remove = false;
   bool read_only = false, init = false;
+  // --allow-docker-forward: ctk's ACCEPT rules in docker's DOCKER-USER chain
+  // while the container is on the bridge (net::BridgeNetwork::allow_in_docker_user).
+  bool allow_docker_forward = false;
   std::vector<Mount> mounts;
   std::string network = "bridge";    // "bridge" | "host" | "none" | "container:<id>"
   std::string pid_mode, ipc_mode, uts_mode; // "" | "host" | "container:<id>"

@@ -43,8 +43,10 @@ struct Record {
 // container). A "running" state whose PID is gone (or reused: pid_start)
 // reads as "exited": its monitor died before recording the exit.
 Result<Record> load_record(const Paths &paths, const std::string &id);
-// The ID of the ctk container named by `ref`: a name (names.json or a
-// config's name, "/web" too), a full ID or a unique ID prefix.
+// The ID of the ctk container named by `ref`: a name ("/web" too), a full
+// ID, a unique ID prefix, "ctk://NAME" or "pid://N". A thin wrapper over
+// discovery::resolve_ctk, so every command resolves targets one way; another
+// runtime's scheme is invalid_argument.
 Result<std::string> find_container(const Paths &paths, std::string_view ref);
 // Every container ID under <root>/containers.
 std::vector<std::string> list_container_ids(const Paths &paths);

@@ -135,6 +135,15 @@ private:
   std::vector<std::string> warnings_;
 };
 
+// A target that must be one of ctk's own containers (stop, kill, rm, start,
+// wait, logs, port, commit, diff): a name ("/web" too), an ID prefix,
+// "ctk://NAME" or a pid target owned by a ctk container. Only ctk's stores
+// under `root` and `run_root` are read (no daemon is asked). Another
+// runtime's scheme ("docker://web") is invalid_argument saying that ctk acts
+// only on its own containers; not_found and ambiguous as Resolver::resolve.
+Result<Container> resolve_ctk(const std::string &root, const std::string &run_root,
+                              std::string_view target, const HostPaths &paths = {});
+
 // The state roots of every runtime as the resolver finds them: opt.roots,
 // the environment, running daemons' command lines, and (dockerd down) the
 // data roots that running docker containers reveal through their mounts.

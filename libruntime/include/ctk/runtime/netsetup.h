@@ -76,6 +76,8 @@ public:
   Result<void> detach(const std::string &id);
   // Another table's chain dropping forwarded traffic at a hook ctk needs
   // (docker's FORWARD policy DROP): a one-line description, or nullopt.
+  // docker's drop no longer counts once ctk's rules are in DOCKER-USER; the
+  // description names DOCKER-USER when docker's chain can take them.
   std::optional<std::string> foreign_forward_drop() const;
   // The explicit way past docker's drop: two rules of ctk's own at the top
   // of docker's DOCKER-USER chain (iptables-nft's table ip filter) accepting
@@ -84,8 +86,12 @@ public:
   // Idempotent; not_found when there is no DOCKER-USER chain, unsupported
   // when docker uses legacy iptables.
   Result<void> allow_in_docker_user() const;
-  // Removes exactly those rules; none is not an error.
+  // Removes exactly those rules; none is not an error. detach() calls it
+  // when the bridge's last container goes.
   Result<void> remove_from_docker_user() const;
+  // How many of those rules are there while no container is attached (a
+  // ctk killed while detaching the last one): a leftover for system check.
+  Result<int> docker_user_leftovers() const;
   // Leftovers: endpoints whose container is gone (ids), for system check/prune.
   Result<std::vector<std::string>> endpoints() const;
   const NetworkOptions &options() const { return opt_; }
