@@ -163,26 +163,34 @@ std::string arch_name(const std::string &scmp, const std::string &where) {
   return name;
 }
 
-std::string_view native_scmp_arch() {
+// The build's architecture in libseccomp's and in Go's (moby's "arches") names.
+struct NativeArch {
+  std::string_view scmp, go;
+};
+constexpr NativeArch native_arch() {
 #if defined(__x86_64__) && defined(__ILP32__)
-  return "x32";
+  return {"x32", "x32"};
 #elif defined(__x86_64__)
-  return "x86_64";
+  return {"x86_64", "amd64"};
 #elif defined(__i386__)
-  return "x86";
+  return {"x86", "386"};
 #elif defined(__aarch64__)
-  return "aarch64";
+  return {"aarch64", "arm64"};
 #elif defined(__arm__)
-  return "arm";
+  return {"arm", "arm"};
 #elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
+  return {"ppc64le", "ppc64le"};
 #elif defined(__s390x__)
-  return "s390x";
+  return {"s390x", "s390x"};
 #elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
+  return {"riscv64", "riscv64"};
 #else
-  return "";
+  return {"", "unknown"};
 #endif
+}
+
+std::string_view native_scmp_arch() {
+  return native_arch().scmp;
 }
 
 SeccompProfile parse_document(const json &doc) {
@@ -314,25 +322,7 @@ std::vector<SeccompRule> select_seccomp_rules(const SeccompProfile &p, uint64_t 
 }
 
 std::string_view native_goarch() {
-#if defined(__x86_64__) && defined(__ILP32__)
-  return "x32";
-#elif defined(__x86_64__)
-  return "amd64";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
+  return native_arch().go;
 }
 
 KernelVersion running_kernel() {
