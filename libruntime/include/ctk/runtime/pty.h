@@ -1,0 +1,51 @@
+// Pseudo-terminals from a container's own devpts instance, and passing file
+// descriptors between processes.
+//
+// A container mounts its own devpts (newinstance), so its /dev/pts/N names
+// mean nothing on the host and a host pty's name means nothing inside (`tty`
+// would print "not a tty"). The pty is therefore opened through the
+// container's ptmx, in its mount namespace, and the slave is reached with
+// TIOCGPTPEER rather than by a path, which works across mount namespaces.
+//
+//   auto pair = ctk::rt::pty::open_in_mount_ns(target_pid);  // ctk exec -t
+//   auto pair = ctk::rt::pty::open_at("/dev/pts");           // inside the container
+#pragma once
+
+#include <sys/ioctl.h>
+#include <sys/types.h>
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ctk/runtime/core.h"
+
+namespace ctk::rt::pty {
+
+struct Pair {
+  UniqueFd master; // O_CLOEXEC, O_NOCTTY
+  UniqueFd slave;  // O_CLOEXEC, O_NOCTTY; not yet the controlling terminal
+};
+
+// Opens a new pty from the devpts instance mounted at `devpts_dir`
+// (`<devpts_dir>/ptmx`), the slave by TIOCGPTPEER. Sets the window size when
+// `size` is given.
+Result<Pair> open_at(const std::string &devpts_dir, const winsize *size = nullptr);
+
+// The same inside the mount namespace of `pid` (its /dev/pts, resolved in
+// that namespace): a forked child joins the namespace, opens the pair and
+// passes both fds back. The caller's thread never changes namespace.
+Result<Pair> open_in_mount_ns(pid_t pid, const winsize *size = nullptr);
+
+// Makes `slave` the controlling terminal and stdin/stdout/stderr of the
+// calling process (after setsid). For a child just before exec.
+Result<void> make_controlling(int slave);
+
+// SCM_RIGHTS over a unix socket: one message with `data` (at least one byte is
+// sent) and the fds. recv_fds returns the fds received (O_CLOEXEC) and fills
+// `data` with the bytes of that one message (up to `max_data`).
+Result<void> send_fds(int sock, std::span<const int> fds, std::string_view data = "x");
+Result<std::vector<UniqueFd>> recv_fds(int sock, std::string *data = nullptr,
+                                       size_t max_data = 4096);
+
+} // namespace ctk::rt::pty
