@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -312,6 +313,43 @@ Result<ContainerCgroup> ContainerCgroup::create(const Hierarchy &h, const std::s
   if (auto r = write_limits(h, limits, mounts, cg.dirs_); !r)
     return undo(r.error());
   return cg;
+}
+
+MigrationPrimer MigrationPrimer::start(const Hierarchy &h, const HostPaths &paths) {
+  MigrationPrimer p;
+  auto self = read_file(paths.proc + "/self/cgroup");
+  if (!self)
+    return p;
+  auto entries = proc::parse_cgroup_file(*self);
+  // Any hierarchy will do: the lock is shared by all of them.
+  std::optional<std::string> dir = h.dir_for(entries, "");
+  for (const char *c : {"memory", "pids", "cpu"})
+    if (!dir)
+      dir = h.dir_for(entries, c);
+  if (!dir)
+    return p;
+  std::string file = *dir + "/cgroup.procs", pid = std::to_string(::getpid());
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  p.stop_ = stop;
+  p.thread_ = std::make_unique<std::thread>([file = std::move(file), pid = std::move(pid), stop] {
+    // The lock stays ready only for about one grace period after its last
+    // writer: keep taking it (a few microseconds each) until the caller is
+    // done with its migrations, bounded in case it never says so.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+    do {
+      if (!write_value(file, pid))
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } while (!stop->load() && std::chrono::steady_clock::now() < until);
+  });
+  return p;
+}
+
+MigrationPrimer::~MigrationPrimer() {
+  if (stop_)
+    stop_->store(true);
+  if (thread_ && thread_->joinable())
+    thread_->join();
 }
 
 Result<void> ContainerCgroup::add(pid_t pid) const {

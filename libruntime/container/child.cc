@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "ctk/runtime/pty.h"
 #include "internal.h"
 
 namespace ctk::rt::container::detail {
@@ -354,6 +355,18 @@ void child_main(const ChildSpec &s) {
   // period (about 10 ms), which the mount work now overlaps. The bridge's
   // hosts file is rewritten in place, so binding it before attach is fine.
   setup_mounts(s);
+  pty::Pair pty;
+  if (s.tty) {
+    auto pair = pty::open_at("/dev/pts", &s.ws);
+    if (!pair)
+      die(s, 125, pair.error().message());
+    pty = std::move(*pair);
+    const int master = pty.master.get();
+    if (auto r = pty::send_fds(s.pty_sock, std::span<const int>(&master, 1)); !r)
+      die(s, 125, r.error().message());
+    pty.master.reset();
+  }
+  ::close(s.pty_sock);
   if (s.new_uts && !c.hostname.empty() &&
       ::sethostname(c.hostname.data(), c.hostname.size()) != 0)
     die_errno(s, "cannot set the hostname");
@@ -368,16 +381,19 @@ void child_main(const ChildSpec &s) {
   if (::unshare(CLONE_NEWCGROUP) != 0)
     die_errno(s, "cannot create a cgroup namespace");
 
-  for (int i = 0; i < 3; ++i)
-    if (s.stdio[i] != i && ::dup2(s.stdio[i], i) < 0)
-      die_errno(s, "cannot set up stdio");
   if (s.tty) {
-    ::setsid();
-    if (::ioctl(0, TIOCSCTTY, 0) != 0)
-      die_errno(s, "cannot make the pty the controlling terminal");
+    if (auto r = pty::make_controlling(pty.slave.get()); !r)
+      die(s, 125, r.error().message());
+  } else {
+    for (int i = 0; i < 3; ++i)
+      if (s.stdio[i] != i && ::dup2(s.stdio[i], i) < 0)
+        die_errno(s, "cannot set up stdio");
   }
 
   Ids ids = resolve_user(s);
+  // The terminal belongs to the container's user, as a login's does.
+  if (s.tty && ::fchown(0, ids.uid, static_cast<gid_t>(-1)) != 0)
+    die_errno(s, "cannot give the terminal to the container's user");
   std::vector<std::string> env = c.env;
   if (env_get(env, "PATH").empty())
     env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");

@@ -1,6 +1,8 @@
 // Pieces of the container runtime shared by its files; not public.
 #pragma once
 
+#include <sys/ioctl.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -39,7 +41,12 @@ struct ChildSpec {
   int go_fd = -1;        // one byte: the cgroup (and network) is ready
   int err_fd = -1;       // CLOEXEC: EOF = exec succeeded; else "<status> <message>"
   int stdio[3] = {-1, -1, -1};
+  // -t: the child opens a pty from the container's own devpts (so `tty`
+  // names a /dev/pts/N that exists inside), makes the slave its terminal and
+  // sends the master through pty_sock; it starts with window size `winsize`.
   bool tty = false;
+  int pty_sock = -1;
+  winsize ws{};
 };
 
 // Runs in the cloned child: namespaces, mounts, pivot_root, user, security,

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,7 @@
 #include "ctk/runtime/cgroup.h"
 #include "ctk/runtime/container_ops.h"
 #include "ctk/runtime/image_store.h"
+#include "ctk/runtime/pty.h"
 #include "internal.h"
 
 namespace ctk::rt::container {
@@ -164,7 +166,8 @@ struct Prepared {
   std::string lowerdir;
   security::PreparedPtr security;
   cgroup::Hierarchy hierarchy;
-  int ready_w = -1, exit_w = -1, pty_slave = -1, exec_fd = -1;
+  int ready_w = -1, exit_w = -1, exec_fd = -1;
+  winsize ws{}; // -t: the pty's first window size
 };
 
 // Undoes what the monitor set up; each step is safe to repeat.
@@ -212,8 +215,15 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   int in = -1;
   ChildSpec spec;
+  int ptys[2] = {-1, -1};
   if (c.tty) {
-    spec.stdio[0] = spec.stdio[1] = spec.stdio[2] = p.pty_slave;
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ptys) != 0) {
+      report(125, "cannot create the terminal socket");
+      teardown(p, cg, false);
+      ::_exit(1);
+    }
+    spec.pty_sock = ptys[1];
+    spec.ws = p.ws;
   } else {
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
       report(125, "cannot create the output pipes");
@@ -287,7 +297,7 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   }
   ::close(go[0]);
   ::close(errp[1]);
-  for (int fd : {out[1], err[1], p.pty_slave, in})
+  for (int fd : {out[1], err[1], ptys[1], in})
     if (fd >= 0)
       ::close(fd);
   for (auto &[k, fd] : spec.join)
@@ -377,12 +387,30 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
                 sp == std::string::npos ? child_err : child_err.substr(sp + 1));
   }
 
+  // -t: the child sent the master of the pty it opened in the container's
+  // devpts before it waited for "go"; its exec succeeded, so it is there.
+  UniqueFd master;
+  if (c.tty) {
+    auto fds = pty::recv_fds(ptys[0]);
+    ::close(ptys[0]);
+    if (!fds || fds->size() != 1)
+      abort_start(125, "the container's first process did not pass its terminal");
+    master = std::move((*fds)[0]);
+  }
+
   st.status = "running";
   st.pid = child;
   st.pid_start = start_time_of(child);
   st.started_at = detail::now_rfc3339();
   (void)write_state(p.paths, c, st);
-  report(0, fmt::format("{} {}", child, ::getpid()));
+  const std::string ok = fmt::format("0 {} {}", child, ::getpid());
+  if (master) {
+    // The caller writes the user's input to it and sets the window size.
+    const int fd = master.get();
+    (void)pty::send_fds(p.ready_w, std::span<const int>(&fd, 1), ok);
+  } else {
+    write_all(p.ready_w, ok);
+  }
   ::close(p.ready_w);
 
   // Copy output until the container's PID 1 exits and the streams end.
@@ -393,12 +421,9 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
     streams.push_back({out[0], "stdout", p.opt.stdout_fd, {}});
     streams.push_back({err[0], "stderr", p.opt.stderr_fd, {}});
   }
-  int pty_master = -1;
-  if (c.tty) {
-    // The caller passed the master as stdout_fd's partner: see start().
-    pty_master = p.opt.stdin_fd; // set by start() for -t: the master, dup'd for us
+  const int pty_master = master.release();
+  if (c.tty)
     streams[0].fd = pty_master;
-  }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child, 0));
   int status = 0;
   bool exited = false;
@@ -508,6 +533,12 @@ Result<UniqueFd> detail::sealed_exec_helper(const std::string &path_in) {
 }
 
 Result<Started> start(const Paths &paths, const std::string &id, const StartOptions &opt) {
+  // The container's cgroup migration would wait ~7.5 ms for an RCU grace
+  // period; the primer pays that wait now, beside the preparation below.
+  auto h = cgroup::Hierarchy::detect({});
+  std::optional<cgroup::MigrationPrimer> primer;
+  if (h)
+    primer.emplace(cgroup::MigrationPrimer::start(*h));
   auto lock = FileLock::acquire(paths.run_dir(id) + "/lock", LockMode::exclusive);
   if (!lock) {
     if (auto r = make_dirs(paths.run_dir(id), 0700); !r)
@@ -562,10 +593,9 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
   if (!sec)
     return wrap(sec, what);
   p.security = std::move(*sec);
-  auto h = cgroup::Hierarchy::detect({});
   if (!h)
     return wrap(h, what);
-  p.hierarchy = std::move(*h);
+  p.hierarchy = *h;
   if (c.init && ::access(opt.init_path.c_str(), X_OK) != 0)
     return fail(Errc::not_found, what + ": --init needs " + opt.init_path +
                                      " (Debian package tini)");
@@ -586,31 +616,16 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
     return wrap(r, what);
 
   Started started;
+  // ready: a socket, so the monitor can pass the pty master with its report.
   int ready[2], exitp[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(exitp, O_CLOEXEC) != 0)
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ready) != 0 ||
+      ::pipe2(exitp, O_CLOEXEC) != 0)
     return fail_errno(what + ": cannot create pipes");
   UniqueFd ready_r(ready[0]), ready_w(ready[1]), exit_r(exitp[0]), exit_w(exitp[1]);
-  UniqueFd master, slave, master_for_monitor;
-  if (c.tty) {
-    int m = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (m < 0 || ::grantpt(m) != 0 || ::unlockpt(m) != 0)
-      return fail_errno(what + ": cannot create a pty");
-    master.reset(m);
-    char name[128];
-    if (::ptsname_r(m, name, sizeof name) != 0)
-      return fail_errno(what + ": cannot name the pty");
-    slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave)
-      return fail_errno(what + ": cannot open the pty");
-    // The size must be right before the command runs (`stty size`, curses
-    // programs read it at start): set now, not by the caller after start().
-    winsize ws{};
-    if (p.opt.winsize_from >= 0 && ::ioctl(p.opt.winsize_from, TIOCGWINSZ, &ws) == 0)
-      ::ioctl(m, TIOCSWINSZ, &ws);
-    master_for_monitor.reset(::fcntl(m, F_DUPFD_CLOEXEC, 3));
-    p.opt.stdin_fd = master_for_monitor.get();
-    p.pty_slave = slave.get();
-  }
+  // The size must be right before the command runs (`stty size`, curses
+  // programs read it at start): the pty is opened with it.
+  if (c.tty && p.opt.winsize_from >= 0)
+    ::ioctl(p.opt.winsize_from, TIOCGWINSZ, &p.ws);
   p.ready_w = ready_w.get();
   p.exit_w = exit_w.get();
 
@@ -624,7 +639,6 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
       ::_exit(m < 0 ? 1 : 0);
     ready_r.reset();
     exit_r.reset();
-    master.reset();
     // A detached monitor must not keep the caller's stdout open: `$(ctk run -d)`
     // would wait for it.
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -633,18 +647,20 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
         ::dup2(null, fd);
     // Nothing else of the caller's: above all not its lock on the container,
     // which would stay held for the monitor's whole life.
-    detail::close_except({0, 1, 2, p.ready_w, p.exit_w, p.pty_slave, p.opt.stdin_fd,
+    detail::close_except({0, 1, 2, p.ready_w, p.exit_w, p.opt.stdin_fd,
                           p.opt.stdout_fd, p.opt.stderr_fd, p.use->fd(), p.exec_fd});
     monitor_main(p);
   }
   ready_w.reset();
   exit_w.reset();
-  slave.reset();
-  master_for_monitor.reset();
   int ws = 0;
   ::waitpid(m0, &ws, 0);
 
+  // The report, with the pty master attached for -t, then EOF.
   std::string msg;
+  UniqueFd master;
+  if (auto first = pty::recv_fds(ready_r.get(), &msg); first && !first->empty())
+    master = std::move(first->front());
   char buf[4096];
   ssize_t n;
   while ((n = ::read(ready_r.get(), buf, sizeof buf)) != 0) {

@@ -127,6 +127,16 @@ if command -v script >/dev/null; then
     # -ti: typed input reaches the shell, its exit status is ctk's.
     out=$(echo "echo from-the-tty; exit 5" | script -qec "$CTK_BIN --root $T/root --run-root $T/run run --rm -ti --net none bb sh" /dev/null)
     expect_contains "-ti input" "$out" "from-the-tty"
+    # The pty comes from the container's own devpts: `tty` names a device
+    # that exists inside, owned by the container's user (not "not a tty").
+    out=$(script -qec "$CTK_BIN --root $T/root --run-root $T/run run --rm -t -u 1000 --net none bb sh -c 'p=\$(tty) && test -c \$p && stat -c \"%n %u\" \$p && grep -c . /proc/self/mountinfo >/dev/null && ls /dev/pts'" /dev/null </dev/null)
+    expect_contains "-t: tty names the container's /dev/pts/0" "$out" "/dev/pts/0 1000"
+    # A detached -t container's output reaches its log.
+    ctk run -d -t --net none --name ttylog bb sh -c 'tty; echo tty-done' >/dev/null || fail "run -d -t"
+    ttylog_done() { ctk logs ttylog 2>/dev/null | grep -q tty-done; }
+    wait_until 10 ttylog_done || fail "-d -t log"
+    expect_contains "-d -t: tty in the log" "$(ctk logs ttylog)" "/dev/pts/0"
+    ctk rm -f ttylog >/dev/null
 fi
 # -i without -t: stdin is passed as is.
 expect_eq "-i" "$(echo piped | ctk run -i --rm --net none bb cat)" "piped"

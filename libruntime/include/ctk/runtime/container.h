@@ -130,8 +130,10 @@ struct Started {
   // Readable once the container exited, its output was drained and the state
   // written: the exit status as decimal text (foreground runs wait on it).
   UniqueFd exit_fd;
-  // -t: the pty master (the container's stdin/out/err is its slave, a host
-  // pty); the monitor reads it, the caller writes input and sets the window size.
+  // -t: the pty master. The pty comes from the container's own devpts, so
+  // `tty` inside names its /dev/pts/N; its slave is the container's
+  // stdin/out/err. The monitor reads it, the caller writes input and sets
+  // the window size.
   UniqueFd pty_master;
   std::optional<net::Endpoint> endpoint;
 };
