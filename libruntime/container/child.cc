@@ -241,6 +241,68 @@ void setup_mounts(const ChildSpec &s) {
     die_errno(s, "cannot make the root read-only");
 }
 
+// /sys/fs/cgroup as the container sees it, mounted inside its cgroup
+// namespace so each hierarchy's root is the container's own cgroup (what
+// docker shows): on v2 a cgroup2 mount; on v1 and hybrid hosts a tmpfs with
+// one mount per hierarchy the container has a cgroup in, named as on the
+// host (memory, cpu, ..., unified); a hierarchy it is not in would show the
+// host's whole tree.
+// Read-only unless --privileged, as docker does.
+void setup_cgroupfs(const ChildSpec &s) {
+  if (!s.cgroups)
+    return;
+  const unsigned long ro = s.cfg->security.privileged ? 0 : MS_RDONLY;
+  const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  constexpr std::string_view base = "/sys/fs/cgroup";
+  if (s.cgroups->layout == cgroup::Layout::v2) {
+    if (::mount("cgroup2", base.data(), "cgroup2", flags | ro, nullptr) != 0)
+      die_errno(s, "cannot mount /sys/fs/cgroup");
+    return;
+  }
+  if (s.cgroups->layout == cgroup::Layout::none)
+    return;
+  if (::mount("tmpfs", base.data(), "tmpfs", flags, "mode=755,size=64k") != 0)
+    die_errno(s, "cannot mount a tmpfs on /sys/fs/cgroup");
+  for (const auto &m : s.cgroups->mounts) {
+    std::string_view mp = m.mount_point;
+    if (mp.size() <= base.size() + 1 || mp.substr(0, base.size()) != base ||
+        mp[base.size()] != '/')
+      continue;
+    std::string name(mp.substr(base.size() + 1));
+    if (name.find('/') != std::string::npos)
+      continue;
+    bool joined = false;
+    for (const auto &d : s.cgroup_dirs)
+      joined = joined || (d.size() > mp.size() && d.compare(0, mp.size(), mp) == 0 &&
+                          d[mp.size()] == '/');
+    if (!joined)
+      continue;
+    std::string dst = std::string(base) + "/" + name;
+    if (::mkdir(dst.c_str(), 0555) != 0 && errno != EEXIST)
+      die_errno(s, "cannot create " + dst);
+    int rc;
+    if (m.version == 2) {
+      rc = ::mount("cgroup2", dst.c_str(), "cgroup2", flags | ro, nullptr);
+    } else {
+      std::string opts;
+      bool named = false;
+      for (const auto &c : m.controllers) {
+        opts += (opts.empty() ? "" : ",") + c;
+        named = named || c.rfind("name=", 0) == 0;
+      }
+      // Only a name: "none" keeps the kernel from taking every controller.
+      if (named && m.controllers.size() == 1)
+        opts = "none," + opts;
+      rc = ::mount("cgroup", dst.c_str(), "cgroup", flags | ro, opts.c_str());
+    }
+    if (rc != 0)
+      die_errno(s, "cannot mount " + dst);
+  }
+  if (ro && ::mount(nullptr, base.data(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | flags,
+                    nullptr) != 0)
+    die_errno(s, "cannot make /sys/fs/cgroup read-only");
+}
+
 struct Ids {
   uid_t uid = 0;
   gid_t gid = 0;
@@ -380,6 +442,7 @@ void child_main(const ChildSpec &s) {
   // root of the container's cgroup namespace.
   if (::unshare(CLONE_NEWCGROUP) != 0)
     die_errno(s, "cannot create a cgroup namespace");
+  setup_cgroupfs(s);
 
   if (s.tty) {
     if (auto r = pty::make_controlling(pty.slave.get()); !r)

@@ -35,6 +35,8 @@ struct ChildSpec {
   std::string lowerdir;  // overlay lowerdir, top first
   std::string init_path; // host path of the static init for --init
   const security::Prepared *security = nullptr;
+  const cgroup::Hierarchy *cgroups = nullptr; // the host's, mirrored at /sys/fs/cgroup
+  std::vector<std::string> cgroup_dirs;       // the container's cgroup in each hierarchy
   std::map<std::string, int> join; // "net" | "ipc" | "uts" -> namespace fd
   bool new_uts = true;
   int exec_fd = -1;      // sealed memfd of ctk-exec (see exec/ctk-exec.c)

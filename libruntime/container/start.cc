@@ -247,6 +247,8 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   spec.lowerdir = p.lowerdir;
   spec.init_path = p.opt.init_path;
   spec.security = p.security.get();
+  spec.cgroups = &p.hierarchy;
+  spec.cgroup_dirs = cg->dirs();
   spec.exec_fd = p.exec_fd;
   spec.go_fd = go[0];
   spec.err_fd = errp[1];

@@ -113,6 +113,14 @@ elif [ -f /sys/fs/cgroup/ctk/$id/memory.max ]; then
 else
     fail "no cgroup of container $id"
 fi
+# Inside, /sys/fs/cgroup is the container's own cgroup (its cgroup
+# namespace's root), read-only, and shows the same limit.
+if [ -n "$mem" ]; then
+    inside=$(ctk run --rm --net none -m 32m bb sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls /sys/fs/cgroup/memory/ctk 2>&1 >/dev/null | grep -c "No such"; mkdir /sys/fs/cgroup/memory/x 2>&1 | grep -c "Read-only"')
+else
+    inside=$(ctk run --rm --net none -m 32m bb sh -c 'cat /sys/fs/cgroup/memory.max; ls /sys/fs/cgroup/ctk 2>&1 >/dev/null | grep -c "No such"; mkdir /sys/fs/cgroup/x 2>&1 | grep -c "Read-only"')
+fi
+expect_eq "/sys/fs/cgroup inside: limit, own subtree, read-only" "$(echo $inside)" "33554432 1 1"
 ctk rm -f "$id" >/dev/null || fail "rm -f"
 [ ! -d "$mem/ctk/$id" ] || fail "cgroup left after rm -f"
 
