@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/program_options.hpp>
 
@@ -29,7 +30,12 @@ struct HostOption {
 std::vector<HostOption> host_options(const ctk_command_v1 &cmd) {
   std::vector<HostOption> out{{"help", Arity::none}};
   if (renders_output(cmd)) {
-    out.push_back({"format", Arity::required});
+    // docker spells --format -f only for inspect (elsewhere -f is --filter,
+    // --force or --follow), and so does ctk.
+    bool f_taken = std::string_view(cmd.name) != "inspect";
+    for (size_t k = 0; k < cmd.n_options; ++k)
+      f_taken = f_taken || cmd.options[k].short_name == 'f';
+    out.push_back({"format", Arity::required, f_taken ? '\0' : 'f'});
     if (has_id_column(cmd))
       out.push_back({"no-trunc", Arity::none});
     if (quiet_column(cmd))

@@ -31,31 +31,42 @@ bool is_dir(const std::string &p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// /proc/PID/stat field 22 (starttime); 0 when unreadable.
-uint64_t start_time(pid_t pid) {
+// /proc/PID/stat: field 3 (state) and field 22 (starttime); false when unreadable.
+bool stat_of(pid_t pid, char &state, uint64_t &start) {
   auto text = read_file(fmt::format("/proc/{}/stat", pid));
   if (!text)
-    return 0;
+    return false;
   // comm may contain spaces and parentheses: fields start after the last ')'.
   auto close = text->rfind(')');
-  if (close == std::string::npos)
-    return 0;
+  if (close == std::string::npos || close + 2 >= text->size())
+    return false;
   auto fields = split(std::string_view(*text).substr(close + 2), ' ');
   unsigned long long v = 0;
   // After ')' comes field 3 (state): starttime (22) is index 19.
-  if (fields.size() > 19 && parse_uint(fields[19], v))
-    return v;
-  return 0;
+  if (fields.size() <= 19 || fields[0].empty() || !parse_uint(fields[19], v))
+    return false;
+  state = fields[0][0];
+  start = v;
+  return true;
 }
 
 } // namespace
 
+// A zombie is not alive: once its monitor died, nobody may reap the
+// container's PID 1 (an init that does not reap, a test's subreaper), and
+// kill(pid, 0) still succeeds on it.
 bool process_alive(pid_t pid, uint64_t start) {
   if (pid <= 0)
     return false;
   if (::kill(pid, 0) != 0 && errno == ESRCH)
     return false;
-  return start == 0 || start_time(pid) == start;
+  char state = 0;
+  uint64_t actual = 0;
+  if (!stat_of(pid, state, actual))
+    return start == 0;
+  if (state == 'Z' || state == 'X')
+    return false;
+  return start == 0 || actual == start;
 }
 
 Result<State> state_from_json(const json &j) {

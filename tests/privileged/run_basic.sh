@@ -102,6 +102,7 @@ expect_eq "--init" "$(ctk run --rm --net none --init bb cat /proc/1/cmdline | tr
 # Limits, checked from the host while the container runs.
 id=$(ctk run -d --net none -m 64m --pids-limit 50 --cpus 0.5 bb sleep 100) || fail "run -d"
 expect_eq "id" "${#id}" 64
+expect_eq "inspect -f (docker's short --format)" "$(ctk inspect -f '{{.State.Status}} {{.HostConfig.Memory}}' "$id")" "running 67108864"
 mem=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ {print $2; exit}' /proc/mounts)
 pids=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ {print $2; exit}' /proc/mounts)
 if [ -n "$mem" ]; then

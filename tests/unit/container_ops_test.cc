@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -355,3 +356,21 @@ TEST(ContainerDiff, RuntimeMountPointStubsAreNotChanges) {
 }
 
 } // namespace
+
+// A zombie (exited, not reaped: its monitor died and nobody reaps it) is not
+// a running container, though kill(pid, 0) still succeeds on it.
+TEST(ContainerProcessAlive, ZombieIsNotAlive) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0)
+    ::_exit(0);
+  // Wait until it is a zombie without reaping it.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_EQ(::kill(child, 0), 0);
+  EXPECT_FALSE(ctk::rt::container::process_alive(child, 0));
+  ::waitpid(child, nullptr, 0);
+  EXPECT_FALSE(ctk::rt::container::process_alive(child, 0));
+  EXPECT_TRUE(ctk::rt::container::process_alive(::getpid(), 0));
+  EXPECT_FALSE(ctk::rt::container::process_alive(::getpid(), 1)); // another start time: reused PID
+}

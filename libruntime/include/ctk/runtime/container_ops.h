@@ -50,7 +50,8 @@ Result<Record> load_record(const Paths &paths, const std::string &id);
 Result<std::string> find_container(const Paths &paths, std::string_view ref);
 // Every container ID under <root>/containers.
 std::vector<std::string> list_container_ids(const Paths &paths);
-// True when `pid` is alive and, if start != 0, started at `start` (clock ticks).
+// True when `pid` is alive (not a zombie) and, if start != 0, started at
+// `start` (clock ticks).
 bool process_alive(pid_t pid, uint64_t start);
 
 // ---- inspect -------------------------------------------------------------------
