@@ -70,6 +70,9 @@ ctk_host_v1 make_table() {
     shielded([&] { r = self(c).interval(requested); });
     return r;
   };
+  t.write_raw_stderr = [](void *c, const char *d, size_t n) {
+    shielded([&] { self(c).write_raw_stderr(d, n); });
+  };
   t.wake_fd = [](void *c) -> int {
     int r = -1;
     shielded([&] { r = self(c).wake_fd(); });
@@ -176,6 +179,13 @@ void Host::write_raw(const char *data, size_t n) {
   if (data && n)
     out_.write(data, static_cast<std::streamsize>(n));
   check_output();
+}
+
+void Host::write_raw_stderr(const char *data, size_t n) {
+  out_.flush();
+  check_output();
+  if (data && n)
+    print_stderr(std::string(data, n));
 }
 
 double Host::interval(double requested) {

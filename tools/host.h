@@ -51,6 +51,7 @@ public:
   bool interrupted();
   int interrupt_fd();
   void write_raw(const char *data, size_t n);
+  void write_raw_stderr(const char *data, size_t n);
   double interval(double requested);
   int wake_fd();
 

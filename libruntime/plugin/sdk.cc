@@ -9,6 +9,7 @@
 #include <exception>
 
 #include <poll.h>
+#include <unistd.h>
 
 namespace ctk::rt::plugin {
 
@@ -159,6 +160,23 @@ template <class M> bool host_has(const ctk_host_v1 *h, M ctk_host_v1::*member) {
   return h->size >= static_cast<size_t>(field - base) + sizeof(M) && h->*member != nullptr;
 }
 } // namespace
+
+void Call::write_raw_stderr(std::string_view data) const {
+  if (host_has(c_->host, &ctk_host_v1::write_raw_stderr)) {
+    c_->host->write_raw_stderr(c_->host_ctx, data.data(), data.size());
+    return;
+  }
+  // An older host: flush what it holds for stdout, then fd 2 directly.
+  flush();
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(2, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    off += static_cast<size_t>(n);
+  }
+}
 
 double Call::interval(double requested) const {
   if (!host_has(c_->host, &ctk_host_v1::interval))

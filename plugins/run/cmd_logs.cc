@@ -16,24 +16,13 @@ namespace ctk::plugins::run::life {
 namespace ct = rt::container;
 namespace {
 
-// The host offers raw output on stdout only; stderr lines go straight to
-// fd 2, after flushing what stdout holds so that the order survives a
-// terminal that shows both.
+// stdout lines to stdout and stderr lines to stderr, in the log's order.
 void print(const Call &call, const ct::LogLine &l, bool timestamps) {
   std::string out = timestamps ? l.time + " " + l.text : l.text;
-  if (l.stream == "stderr") {
-    call.flush();
-    for (size_t off = 0; off < out.size();) {
-      ssize_t n = ::write(2, out.data() + off, out.size() - off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      off += static_cast<size_t>(n);
-    }
-  } else {
+  if (l.stream == "stderr")
+    call.write_raw_stderr(out);
+  else
     call.write_raw(out);
-  }
 }
 
 bool running(const ct::Paths &paths, const std::string &id) {

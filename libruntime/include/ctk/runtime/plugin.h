@@ -106,6 +106,8 @@ public:
   void warn(std::string_view msg) const;
   void log(int level, std::string_view msg) const;
   void write_raw(std::string_view data) const { c_->host->write_raw(c_->host_ctx, data.data(), data.size()); }
+  // The same to stderr, after flushing stdout. (ABI 1.2)
+  void write_raw_stderr(std::string_view data) const;
   bool interrupted() const { return c_->host->interrupted(c_->host_ctx) != 0; }
   int interrupt_fd() const { return c_->host->interrupt_fd(c_->host_ctx); }
   // A streaming command's interval: the user's choice in the live view, or

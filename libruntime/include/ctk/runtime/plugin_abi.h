@@ -28,8 +28,9 @@ extern "C" {
 #endif
 
 #define CTK_PLUGIN_ABI_MAJOR 1
-#define CTK_PLUGIN_ABI_MINOR 1 /* 1: CTK_OPT_VIEW, CTK_COL_QUIET, CTK_CMD_LIVE, CTK_OPT_NO_LIVE,
-                                  host->interval, host->wake_fd */
+#define CTK_PLUGIN_ABI_MINOR 2 /* 1: CTK_OPT_VIEW, CTK_COL_QUIET, CTK_CMD_LIVE, CTK_OPT_NO_LIVE,
+                                  host->interval, host->wake_fd
+                                  2: host->write_raw_stderr */
 #define CTK_PLUGIN_ENTRY_SYMBOL "ctk_plugin_descriptor_v1"
 #define CTK_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -207,6 +208,11 @@ struct ctk_host_v1 {
    * command wakes and asks interval() again (which makes it unreadable).
    * Poll it beside interrupt_fd. -1 when nothing can change it. */
   int (*wake_fd)(void *ctx);
+
+  /* (ABI 1.2.) Raw bytes to stderr, after what stdout holds, so the order of
+   * the two streams survives on a terminal that shows both (docker logs'
+   * stderr lines). */
+  void (*write_raw_stderr)(void *ctx, const char *data, size_t n);
 };
 
 /* One parsed option occurrence. Flags have value "true". */
