@@ -35,11 +35,30 @@ int usage_error(const UsageError &e) {
   return kUsageExit;
 }
 
-std::vector<ColumnSpec> columns_of(const ctk_command_v1 &cmd) {
+// An option counts as given when present with a value other than its
+// declared default (what the user gets without typing it).
+bool given_with_flag(const ctk_command_v1 &cmd,
+                     const std::vector<std::pair<std::string, std::string>> &options,
+                     uint32_t flag) {
+  for (const auto &[name, value] : options)
+    for (size_t i = 0; i < cmd.n_options; ++i) {
+      const ctk_option_v1 &o = cmd.options[i];
+      if ((o.flags & flag) && name == o.long_name && (!o.default_value || value != o.default_value))
+        return true;
+    }
+  return false;
+}
+
+std::vector<ColumnSpec> columns_of(const ctk_command_v1 &cmd,
+                                   const std::vector<std::pair<std::string, std::string>> &options) {
+  const bool extra = given_with_flag(cmd, options, CTK_OPT_SHOWS_EXTRA);
   std::vector<ColumnSpec> cols;
   for (size_t i = 0; i < cmd.n_columns; i++) {
     const auto &c = cmd.columns[i];
-    cols.push_back({c.key, c.header, c.type, c.flags, c.help ? c.help : ""});
+    uint32_t flags = c.flags;
+    if (flags & CTK_COL_EXTRA)
+      flags = extra ? flags & ~CTK_COL_HIDDEN : flags | CTK_COL_HIDDEN;
+    cols.push_back({c.key, c.header, c.type, flags, c.help ? c.help : ""});
   }
   return cols;
 }
@@ -265,7 +284,7 @@ int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
     // full-screen view; a terminal ncurses cannot drive gets the table.
     if (tty && isatty(0) == 1 && ro.format.empty() && !ro.quiet &&
         wants_live_view(cmd, parsed.options)) {
-      auto l = LiveRenderer::open(cmd.name, columns_of(cmd), ro.no_trunc);
+      auto l = LiveRenderer::open(cmd.name, columns_of(cmd, parsed.options), ro.no_trunc);
       if (l) {
         live = l->get();
         renderer = std::move(*l);
@@ -274,7 +293,7 @@ int App::run_command(const ctk_command_v1 &cmd, const Builtin *builtin,
       }
     }
     if (!renderer) {
-      auto r = make_renderer(ro, columns_of(cmd), out_);
+      auto r = make_renderer(ro, columns_of(cmd, parsed.options), out_);
       if (!r)
         throw UsageError(cmd.name, r.error().message());
       renderer = std::move(*r);

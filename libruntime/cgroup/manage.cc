@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -236,6 +235,7 @@ ContainerCgroup ContainerCgroup::open(const Hierarchy &h, const std::string &id,
   const Mount *memory = h.mount_for("memory");
   for (const Mount *m : container_mounts(h)) {
     cg.dirs_.push_back(host_dir(paths, m->mount_point) + cg.path_);
+    cg.versions_.push_back(m->version);
     if (m == memory) {
       cg.memory_dir_ = cg.dirs_.back();
       cg.memory_version_ = m->version;
@@ -315,41 +315,30 @@ Result<ContainerCgroup> ContainerCgroup::create(const Hierarchy &h, const std::s
   return cg;
 }
 
-MigrationPrimer MigrationPrimer::start(const Hierarchy &h, const HostPaths &paths) {
-  MigrationPrimer p;
-  auto self = read_file(paths.proc + "/self/cgroup");
-  if (!self)
-    return p;
-  auto entries = proc::parse_cgroup_file(*self);
-  // Any hierarchy will do: the lock is shared by all of them.
-  std::optional<std::string> dir = h.dir_for(entries, "");
-  for (const char *c : {"memory", "pids", "cpu"})
-    if (!dir)
-      dir = h.dir_for(entries, c);
-  if (!dir)
-    return p;
-  std::string file = *dir + "/cgroup.procs", pid = std::to_string(::getpid());
-  auto stop = std::make_shared<std::atomic<bool>>(false);
-  p.stop_ = stop;
-  p.thread_ = std::make_unique<std::thread>([file = std::move(file), pid = std::move(pid), stop] {
-    // The lock stays ready only for about one grace period after its last
-    // writer: keep taking it (a few microseconds each) until the caller is
-    // done with its migrations, bounded in case it never says so.
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
-    do {
-      if (!write_value(file, pid))
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    } while (!stop->load() && std::chrono::steady_clock::now() < until);
-  });
-  return p;
+Result<ContainerCgroup::JoinFds> ContainerCgroup::open_for_join() const {
+  JoinFds j;
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    if (versions_[i] == 2) {
+      auto fd = open_fd(dirs_[i], O_RDONLY | O_DIRECTORY);
+      if (!fd)
+        return wrap(fd, "cannot open cgroup " + path_);
+      j.v2_dir = std::move(*fd);
+    } else {
+      auto fd = open_fd(dirs_[i] + "/tasks", O_WRONLY);
+      if (!fd)
+        return wrap(fd, "cannot open cgroup " + path_);
+      j.v1_tasks.push_back(std::move(*fd));
+      j.v1_dirs.push_back(dirs_[i]);
+    }
+  }
+  return j;
 }
 
-MigrationPrimer::~MigrationPrimer() {
-  if (stop_)
-    stop_->store(true);
-  if (thread_ && thread_->joinable())
-    thread_->join();
+Result<void> ContainerCgroup::join_self(const JoinFds &fds) {
+  for (size_t i = 0; i < fds.v1_tasks.size(); ++i)
+    if (::write(fds.v1_tasks[i].get(), "0", 1) != 1)
+      return fail_errno("cannot join cgroup " + fds.v1_dirs[i]);
+  return {};
 }
 
 Result<void> ContainerCgroup::add(pid_t pid) const {

@@ -407,6 +407,9 @@ void child_main(const ChildSpec &s) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (s.cgroup_join)
+    if (auto r = cgroup::ContainerCgroup::join_self(*s.cgroup_join); !r)
+      die(s, 125, r.error().message());
   for (const char *kind : {"net", "ipc", "uts"}) {
     auto it = s.join.find(kind);
     if (it != s.join.end() && ::setns(it->second, 0) != 0)

@@ -37,6 +37,9 @@ struct ChildSpec {
   const security::Prepared *security = nullptr;
   const cgroup::Hierarchy *cgroups = nullptr; // the host's, mirrored at /sys/fs/cgroup
   std::vector<std::string> cgroup_dirs;       // the container's cgroup in each hierarchy
+  // Set when the child was cloned into its v2 cgroup and must move itself
+  // into the v1 ones (ContainerCgroup::join_self) first thing.
+  const cgroup::ContainerCgroup::JoinFds *cgroup_join = nullptr;
   std::map<std::string, int> join; // "net" | "ipc" | "uts" -> namespace fd
   bool new_uts = true;
   int exec_fd = -1;      // sealed memfd of ctk-exec (see exec/ctk-exec.c)

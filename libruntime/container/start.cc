@@ -12,6 +12,7 @@
 // the exit and tears down.
 #include <fcntl.h>
 #include <poll.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -285,8 +286,33 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
     flags |= CLONE_NEWUTS;
   spec.new_uts = flags & CLONE_NEWUTS;
 
-  pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr,
-                                             nullptr, nullptr));
+  // The child joins its cgroups without the kernel's global lock (see
+  // ContainerCgroup::open_for_join): created in the v2 one, it moves itself
+  // into the v1 ones. If clone3 fails (a kernel before 5.7 without
+  // CLONE_INTO_CGROUP), the plain clone and cg->add() below; a real cause
+  // shows there.
+  auto join = cg->open_for_join();
+  if (!join) {
+    report(125, join.error().message());
+    teardown(p, cg, false);
+    ::_exit(1);
+  }
+  spec.cgroup_join = &*join;
+  pid_t child = -1;
+  bool joined_at_clone = false;
+  if (join->v2_dir || !join->v1_tasks.empty()) {
+    clone_args ca{};
+    ca.flags = flags | (join->v2_dir ? CLONE_INTO_CGROUP : 0);
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = static_cast<uint64_t>(join->v2_dir ? join->v2_dir.get() : 0);
+    child = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
+    joined_at_clone = child >= 0;
+  }
+  if (!joined_at_clone) {
+    spec.cgroup_join = nullptr;
+    child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr,
+                                         nullptr));
+  }
   if (child < 0) {
     report(125, fmt::format("cannot create the namespaces of container {}: {}", c.name,
                             std::strerror(errno)));
@@ -348,9 +374,12 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
     report(status, msg);
     ::_exit(1);
   };
-  if (auto r = cg->add(child); !r)
-    abort_start(125, r.error().wrap("cannot move container " + c.name + " into its cgroup")
-                         .message());
+  join->v2_dir.reset();
+  join->v1_tasks.clear();
+  if (!joined_at_clone)
+    if (auto r = cg->add(child); !r)
+      abort_start(125, r.error().wrap("cannot move container " + c.name + " into its cgroup")
+                           .message());
   if (c.network == "bridge" && !p.opt.join_ns.count("net")) {
     auto bn = net::BridgeNetwork::open({.state_dir = p.paths.run_root + "/net"});
     if (!bn)
@@ -535,12 +564,6 @@ Result<UniqueFd> detail::sealed_exec_helper(const std::string &path_in) {
 }
 
 Result<Started> start(const Paths &paths, const std::string &id, const StartOptions &opt) {
-  // The container's cgroup migration would wait ~7.5 ms for an RCU grace
-  // period; the primer pays that wait now, beside the preparation below.
-  auto h = cgroup::Hierarchy::detect({});
-  std::optional<cgroup::MigrationPrimer> primer;
-  if (h)
-    primer.emplace(cgroup::MigrationPrimer::start(*h));
   auto lock = FileLock::acquire(paths.run_dir(id) + "/lock", LockMode::exclusive);
   if (!lock) {
     if (auto r = make_dirs(paths.run_dir(id), 0700); !r)
@@ -595,9 +618,10 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
   if (!sec)
     return wrap(sec, what);
   p.security = std::move(*sec);
+  auto h = cgroup::Hierarchy::detect({});
   if (!h)
     return wrap(h, what);
-  p.hierarchy = *h;
+  p.hierarchy = std::move(*h);
   if (c.init && ::access(opt.init_path.c_str(), X_OK) != 0)
     return fail(Errc::not_found, what + ": --init needs " + opt.init_path +
                                      " (Debian package tini)");

@@ -42,12 +42,28 @@ std::string status_text(const ct::Record &r) {
   return "Created";
 }
 
-std::string command_text(const ct::ContainerConfig &c) {
+std::string command_text(const std::vector<std::string> &argv) {
   std::string out;
-  for (const auto &part : {c.entrypoint, c.cmd})
-    for (const auto &a : part)
-      out += (out.empty() ? "" : " ") + a;
+  for (const auto &a : argv)
+    out += (out.empty() ? "" : " ") + a;
   return "\"" + out + "\"";
+}
+
+std::string command_text(const ct::ContainerConfig &c) {
+  std::vector<std::string> argv = c.entrypoint;
+  argv.insert(argv.end(), c.cmd.begin(), c.cmd.end());
+  return command_text(argv);
+}
+
+// Another runtime's container: what its init process runs now (its config
+// is the runtime's own business); empty when it is not running.
+std::string command_of(pid_t pid) {
+  if (pid <= 0)
+    return "";
+  rt::proc::ScanOptions o;
+  o.fields = rt::proc::kCmdline;
+  auto p = rt::proc::read_process(pid, o);
+  return p && !p->cmdline.empty() ? command_text(p->cmdline) : "";
 }
 
 std::string ports_text(const ct::Record &r) {
@@ -124,7 +140,7 @@ int run_ps(Call &call) {
       if (last >= 0 && shown++ >= last)
         break;
       auto rec = call.record();
-      rec.field("ID", c.id).field("Image", c.image).field("Command", "");
+      rec.field("ID", c.id).field("Image", c.image).field("Command", command_of(c.pid));
       rec.field("CreatedAt", c.created).field("Status", c.status).field("Ports", "");
       rec.field("Names", c.name).field("Runtime", rt::discovery::runtime_name(c.runtime));
       rec.field("Pid", c.pid).field("State", c.status);

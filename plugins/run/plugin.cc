@@ -73,7 +73,7 @@ const ctk_option_v1 kPsOptions[] = {
     {"last", 'n', 0, CTK_ARG_INT, "N", nullptr, "Show the N latest created containers"},
     {"filter", 'f', CTK_OPT_MULTI, CTK_ARG_STRING, "KEY=VALUE", nullptr,
      "name=PART, id=PREFIX, status=running|exited|created"},
-    {"runtime", 0, 0, CTK_ARG_STRING, "ctk|all|docker|podman|...", "ctk",
+    {"runtime", 0, CTK_OPT_SHOWS_EXTRA, CTK_ARG_STRING, "ctk|all|docker|podman|...", "ctk",
      "Whose containers: all lists every runtime the resolver finds"},
 };
 const ctk_column_v1 kPsColumns[] = {
@@ -84,8 +84,8 @@ const ctk_column_v1 kPsColumns[] = {
     {"Status", "STATUS", CTK_COL_STRING, 0, "Up 3 seconds, Exited (0) 2 seconds ago"},
     {"Ports", "PORTS", CTK_COL_STRING, 0, "Published ports"},
     {"Names", "NAMES", CTK_COL_STRING, 0, "Name"},
-    {"Runtime", "RUNTIME", CTK_COL_STRING, CTK_COL_HIDDEN, "Runtime (--runtime all)"},
-    {"Pid", "PID", CTK_COL_INT, CTK_COL_HIDDEN, "Host PID of PID 1 (0 when not running)"},
+    {"Runtime", "RUNTIME", CTK_COL_STRING, CTK_COL_EXTRA, "Runtime (shown with --runtime)"},
+    {"Pid", "PID", CTK_COL_INT, CTK_COL_EXTRA, "Host PID of PID 1, 0 when not running (shown with --runtime)"},
     {"State", "STATE", CTK_COL_STRING, CTK_COL_HIDDEN, "created, running, exited"},
     {"ExitCode", "EXIT CODE", CTK_COL_INT, CTK_COL_HIDDEN, "Exit code of the last run"},
 };

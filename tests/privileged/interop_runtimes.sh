@@ -95,6 +95,15 @@ expect_ctk "containerd://k8s.io/$K8S_ID PID 1 is ctr's task pid" "$K8S_PID" \
 expect_ctk "the /proc fallback agrees for docker://ctkweb" "$DOCKER_PID" \
     pidmap docker://ctkweb --ns-pid 1 --backend proc --format '{{.PID}}'
 
+# ps --runtime all: every runtime's containers, with runtime, host PID and
+# the command their init runs; the default table shows RUNTIME and PID.
+expect_ctk "ps --runtime all lists docker's ctkweb" "ctkweb docker $DOCKER_PID \"sleep 100000\"" \
+    ps --runtime all --filter name=ctkweb --format '{{.Names}} {{.Runtime}} {{.Pid}} {{.Command}}'
+expect_ctk "ps --runtime podman lists podman's ctkdb" "ctkdb podman $PODMAN_PID" \
+    ps --runtime podman --filter name=ctkdb --format '{{.Names}} {{.Runtime}} {{.Pid}}'
+ps_all_header=$("$CTK_BIN" ps --runtime all | head -1)
+case $ps_all_header in *RUNTIME*PID*) ;; *) fail "ps --runtime all: no RUNTIME/PID columns: $ps_all_header" ;; esac
+
 # The same name in docker and podman: a bare name is ambiguous and the error
 # lists both candidates; the scheme picks one.
 ctk_docker run -d --name ctkdup ctk-busybox:latest sleep 100000 >/dev/null || fail "docker run ctkdup failed"

@@ -21,10 +21,7 @@
 #pragma once
 
 #include <csignal>
-#include <atomic>
-#include <memory>
 #include <optional>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -50,29 +47,6 @@ struct Limits {
 // Errc::invalid_argument naming the bad value, or success.
 Result<void> check_limits(const Limits &limits);
 
-// Moving a process between cgroups takes a global lock (the kernel's
-// cgroup_threadgroup_rwsem) whose writer first waits for an RCU grace period
-// unless another writer held it within about the last grace period: ~7.5 ms
-// on this kind of machine, a third of a container's start, paid by runc too.
-// A primer starts, on a thread, a migration of this process into the cgroup
-// it is already in (a no-op move that still takes the lock) so the wait
-// overlaps the caller's other work, and repeats it every millisecond so the
-// lock stays ready until the container's own migration (in the monitor) is
-// done. Best effort: failures are ignored. The destructor stops and joins
-// the thread; it stops by itself after 250 ms.
-class MigrationPrimer {
-public:
-  static MigrationPrimer start(const Hierarchy &h, const HostPaths &paths = {});
-  MigrationPrimer(MigrationPrimer &&) noexcept = default;
-  MigrationPrimer &operator=(MigrationPrimer &&) noexcept = default;
-  ~MigrationPrimer();
-
-private:
-  MigrationPrimer() = default;
-  std::shared_ptr<std::atomic<bool>> stop_;
-  std::unique_ptr<std::thread> thread_;
-};
-
 class ContainerCgroup {
 public:
   // Creates /ctk/<id> (and /ctk) in every hierarchy and writes the limits.
@@ -90,6 +64,23 @@ public:
 
   // Moves `pid` into the cgroup in every hierarchy (writes cgroup.procs).
   Result<void> add(pid_t pid) const;
+
+  // Joining without the kernel's global threadgroup lock. Writing a PID to
+  // cgroup.procs takes that lock, and its first writer waits for an RCU
+  // grace period (~7.5 ms here, a third of a container's start; runc pays
+  // it too). A new process that is created in the v2 cgroup by
+  // clone3(CLONE_INTO_CGROUP, v2_dir) and, while single-threaded, writes "0"
+  // (itself) to each v1 hierarchy's `tasks` never takes it. The fds are
+  // opened before the clone; the child calls join_self().
+  struct JoinFds {
+    UniqueFd v2_dir;                // -1 on a pure v1 host
+    std::vector<UniqueFd> v1_tasks; // O_WRONLY
+    std::vector<std::string> v1_dirs; // for error messages
+  };
+  Result<JoinFds> open_for_join() const;
+  // In the new process: the v1 half of the join. Async-signal-safe apart
+  // from the error's message.
+  static Result<void> join_self(const JoinFds &fds);
   // Signals every process in the cgroup (v2 cgroup.kill for SIGKILL when
   // available; otherwise each pid listed in cgroup.procs, with SIGKILL
   // repeated until no new pid shows up). Does not wait for them to exit:
@@ -115,6 +106,7 @@ public:
 private:
   std::string path_;
   std::vector<std::string> dirs_;
+  std::vector<int> versions_; // cgroup version of each of dirs_
   std::string memory_dir_; // the dir in the memory controller's hierarchy, "" if none
   int memory_version_ = 0;
 };

@@ -30,7 +30,8 @@ extern "C" {
 #define CTK_PLUGIN_ABI_MAJOR 1
 #define CTK_PLUGIN_ABI_MINOR 2 /* 1: CTK_OPT_VIEW, CTK_COL_QUIET, CTK_CMD_LIVE, CTK_OPT_NO_LIVE,
                                   host->interval, host->wake_fd
-                                  2: host->write_raw_stderr */
+                                  2: host->write_raw_stderr, CTK_COL_EXTRA,
+                                     CTK_OPT_SHOWS_EXTRA */
 #define CTK_PLUGIN_ENTRY_SYMBOL "ctk_plugin_descriptor_v1"
 #define CTK_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -55,6 +56,9 @@ enum ctk_col_type_v1 {
  * column and prints that value of every record, one per line, no header
  * (docker's `images -q`, `ps -q`). At most one per command. (ABI 1.1) */
 #define CTK_COL_QUIET 0x4u
+/* Hidden like CTK_COL_HIDDEN unless an option flagged CTK_OPT_SHOWS_EXTRA is
+ * given (`ps --runtime all` adds RUNTIME and PID). (ABI 1.2) */
+#define CTK_COL_EXTRA 0x8u
 
 struct ctk_column_v1 {
   const char *key;    /* JSON key and template field; dots reach into objects: "State.Pid" */
@@ -89,6 +93,9 @@ enum ctk_arg_kind_v1 {
  * samples instead ("--no-stream", "--iterations N"). An option counts as
  * given when present with a value other than its declared default. (ABI 1.1) */
 #define CTK_OPT_NO_LIVE 0x10u
+/* Given (as for CTK_OPT_NO_LIVE: a value other than its default), this option
+ * shows the command's CTK_COL_EXTRA columns in the default table. (ABI 1.2) */
+#define CTK_OPT_SHOWS_EXTRA 0x20u
 
 struct ctk_option_v1 {
   const char *long_name; /* "all"; required */
