@@ -20,7 +20,6 @@
 
 #include <fmt/format.h>
 
-#include "ctk/runtime/container_ops.h"
 #include "ctk/runtime/pty.h"
 #include "internal.h"
 
@@ -49,6 +48,21 @@ namespace {
   ::_exit(pty::send_fds(sock, fds) ? 0 : 1);
 }
 
+// Field 22 of /proc/PID/stat (after the parenthesised comm), 0 if unreadable.
+uint64_t start_time(const std::string &proc) {
+  auto text = read_file(proc + "/stat");
+  if (!text)
+    return 0;
+  auto close = text->rfind(')');
+  if (close == std::string::npos || close + 2 > text->size())
+    return 0;
+  auto fields = split(std::string_view(*text).substr(close + 2), ' ');
+  unsigned long long v = 0;
+  if (fields.size() > 19 && parse_uint(fields[19], v))
+    return v;
+  return 0;
+}
+
 Result<UniqueFd> clone_process_root(const DebugTarget &t) {
   const std::string proc = fmt::format("/proc/{}", t.pid);
   auto ns = open_fd(proc + "/ns/mnt", O_RDONLY);
@@ -58,8 +72,10 @@ Result<UniqueFd> clone_process_root(const DebugTarget &t) {
   if (!root)
     return tl::unexpected(root.error());
   // Checked after the opens: the fds then surely name the target's process,
-  // not one that took over its PID.
-  if (!process_alive(t.pid, t.pid_start))
+  // not one that took over its PID. Through the host's /proc, still mounted
+  // here: kill(pid, 0) would look in the PID namespace this process may
+  // already be in (the target's), where the host PID means nothing.
+  if (t.pid_start && start_time(proc) != t.pid_start)
     return fail(Errc::not_found, fmt::format("its process {} is gone", t.pid));
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)

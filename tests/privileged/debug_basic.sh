@@ -24,13 +24,13 @@ on_exit cleanup
 # The target's image: busybox under a name no applet has, no /bin/sh, and a
 # file only this image has.
 mkdir -p "$T/noshell/pause" "$T/noshell/etc"
-cp "$CTK_BUSYBOX_BIN" "$T/noshell/pause/bbox"
+cp "$CTK_BUSYBOX_BIN" "$T/noshell/pause/busybox-static"
 echo "only-in-target-$$" >"$T/noshell/marker.txt"
 tar -C "$T/noshell" -cf "$T/noshell.tar" . || fail "cannot build the noshell rootfs"
 ctk import "$T/noshell.tar" noshell:latest >/dev/null || fail "ctk import noshell"
 ctk run --rm --net none noshell sh -c true 2>/dev/null && fail "the target image has a shell"
 
-TID=$(ctk run -d --net none --name tgt noshell /pause/bbox sleep 100000) || fail "ctk run -d tgt"
+TID=$(ctk run -d --net none --name tgt noshell /pause/busybox-static sleep 100000) || fail "ctk run -d tgt"
 TPID=$(ctk inspect --format '{{.State.Pid}}' tgt)
 [[ $TPID =~ ^[1-9][0-9]*$ ]] || fail "target pid '$TPID'"
 
@@ -43,11 +43,11 @@ expect_eq "the toolbox has applet links" "$(ctk debug --rm tgt readlink /bin/sh)
 
 # The shared pid namespace: the target's processes show in ps, its init is PID 1.
 out=$(ctk debug --rm tgt ps -o pid,args)
-expect_contains "target's sleep in ps" "$out" "/pause/bbox sleep 100000"
+expect_contains "target's sleep in ps" "$out" "/pause/busybox-static sleep 100000"
 expect_eq "PID 1 is the target's" "$(ctk debug --rm tgt cat /proc/1/cmdline | tr '\0' ' ')" \
-    "/pause/bbox sleep 100000 "
+    "/pause/busybox-static sleep 100000 "
 # Namespaces, compared with the target's own (what --share says, no more).
-ns_in() { ctk debug --rm "$@" sh -c 'readlink /proc/self/ns/pid /proc/self/ns/net /proc/self/ns/ipc' | tr '\n' ' '; }
+ns_in() { ctk debug --rm "$@" sh -c 'for n in pid net ipc; do readlink /proc/self/ns/$n; done' | tr '\n' ' '; }
 expect_eq "default --share" "$(ns_in tgt)" \
     "$(readlink /proc/$TPID/ns/pid /proc/$TPID/ns/net /proc/$TPID/ns/ipc | tr '\n' ' ')"
 read -r p n i <<<"$(ns_in --share pid tgt)"
@@ -83,13 +83,13 @@ ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busyb
 ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load bb"
 expect_eq "image form: /target" "$(ctk debug --rm --image bb noshell cat /target/marker.txt)" \
     "only-in-target-$$"
-expect_eq "image form: the debug image's tools" "$(ctk debug --rm --image bb noshell ls /target/pause)" "bbox"
+expect_eq "image form: the debug image's tools" "$(ctk debug --rm --image bb noshell ls /target/pause)" "busybox-static"
 ctk debug --rm --image bb noshell sh -c 'echo w > /target/new && cat /target/new' >/dev/null ||
     fail "image form: /target must take writes (a throwaway upper dir)"
 ctk debug --rm --read-only noshell sh -c 'echo w > /target/new' 2>/dev/null &&
     fail "image form --read-only: writing /target succeeded"
 # The writes went to the debug container's upper dir, never into the image's layers.
-ctk run --rm --net none --entrypoint /pause/bbox noshell test -e /new && fail "a write reached the image"
+ctk run --rm --net none --entrypoint /pause/busybox-static noshell test -e /new && fail "a write reached the image"
 
 # A kept debug container: listed, and inspect names its target.
 ctk debug --name dbg tgt true || fail "debug --name dbg"
@@ -112,7 +112,7 @@ bad() {
 bad "unknown target" "no container or image nosuchtarget" nosuchtarget true
 bad "unknown image" "nosuchimage" --image nosuchimage tgt true
 bad "bad --share" 'invalid --share "pid,uts": "uts" is not pid, net or ipc' --share pid,uts tgt true
-ctk run --net none --name stopped noshell /pause/bbox true || fail "run stopped"
+ctk run --net none --name stopped noshell /pause/busybox-static true || fail "run stopped"
 bad "stopped target" "container stopped is not running" stopped true
 ctk rm stopped >/dev/null || fail "rm stopped"
 
