@@ -65,18 +65,21 @@ uint64_t start_time(const std::string &proc) {
 
 Result<UniqueFd> clone_process_root(const DebugTarget &t) {
   const std::string proc = fmt::format("/proc/{}", t.pid);
+  auto gone = [&] {
+    return fail(Errc::not_found, fmt::format("its process {} is gone (the target stopped)", t.pid));
+  };
   auto ns = open_fd(proc + "/ns/mnt", O_RDONLY);
   if (!ns)
-    return tl::unexpected(ns.error());
+    return ns.error().sys_errno == ENOENT ? gone() : tl::unexpected(ns.error());
   auto root = open_fd(proc + "/root", O_PATH | O_DIRECTORY);
   if (!root)
-    return tl::unexpected(root.error());
+    return root.error().sys_errno == ENOENT ? gone() : tl::unexpected(root.error());
   // Checked after the opens: the fds then surely name the target's process,
   // not one that took over its PID. Through the host's /proc, still mounted
   // here: kill(pid, 0) would look in the PID namespace this process may
   // already be in (the target's), where the host PID means nothing.
   if (t.pid_start && start_time(proc) != t.pid_start)
-    return fail(Errc::not_found, fmt::format("its process {} is gone", t.pid));
+    return gone();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return fail_errno("cannot create a socket pair");

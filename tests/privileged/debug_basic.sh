@@ -98,7 +98,8 @@ expect_eq "inspect: target label" "$(ctk inspect --format '{{index .Config.Label
 expect_eq "inspect: target id" "$(ctk inspect --format '{{index .Config.Labels "ctk.debug.target-id"}}' dbg)" \
     "ctk://$TID"
 expect_eq "inspect: pid mode" "$(ctk inspect --format '{{.HostConfig.PidMode}}' dbg)" "container:ctk://$TID"
-ctk rm dbg >/dev/null || fail "rm dbg"
+# Started again it mounts /target afresh from the same process.
+expect_eq "start -a of a kept debug container" "$(ctk start -a dbg; echo "rc=$?")" "rc=0"
 
 # Bad input: one line naming the thing and the cause, status 125, nothing left.
 bad() {
@@ -118,9 +119,18 @@ ctk rm stopped >/dev/null || fail "rm stopped"
 
 # Teardown: every --rm debug container is gone without a trace, and the
 # target runs on with the same process.
-expect_eq "containers left" "$(ctk ps -a --format '{{.Names}}')" "tgt"
+expect_eq "containers left" "$(ctk ps -a --format '{{.Names}}' | sort | tr '\n' ' ')" "dbg tgt "
 out=$(ctk system check 2>&1) || fail "system check found leftovers: $out"
 expect_eq "target still running" "$(ctk inspect --format '{{.State.Status}} {{.State.Pid}}' tgt)" \
     "running $TPID"
 kill -0 "$TPID" || fail "the target's process died"
+
+# Once the target is gone, the kept debug container cannot mount it: a clear
+# error, and nothing left running.
+ctk rm -f tgt >/dev/null || fail "rm -f tgt"
+out=$(ctk start -a dbg 2>&1); rc=$?
+expect_eq "start without its target: status" "$rc" 125
+expect_contains "start without its target: message" "$out" "cannot mount tgt at /target: its process $TPID is gone"
+expect_eq "start without its target: state" "$(ctk inspect --format '{{.State.Status}}' dbg)" "exited"
+out=$(ctk system check 2>&1) || fail "system check found leftovers after the failed start: $out"
 echo "PASS"
