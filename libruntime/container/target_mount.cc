@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,6 +36,11 @@ namespace {
     (void)!::write(sock, &e, sizeof e);
     ::_exit(1);
   };
+  // With --share pid this process is visible to the target's processes while
+  // it sits in their mount namespace: not dumpable, so they cannot reach its
+  // memory, descriptors or /proc/PID/exe (ctk's binary: CVE-2019-5736).
+  if (::prctl(PR_SET_DUMPABLE, 0) != 0)
+    fail_with(errno);
   // setns(CLONE_NEWNS) refuses a process that shares its fs state; a
   // fork()ed child does not, but the unshare makes that independent of how
   // the caller was created.
