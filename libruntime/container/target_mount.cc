@@ -46,8 +46,8 @@ namespace {
   // the caller was created.
   if (::unshare(CLONE_FS) != 0 || ::setns(mnt_ns, CLONE_NEWNS) != 0)
     fail_with(errno);
-  int tree = ::open_tree(root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-                                          AT_EMPTY_PATH);
+  int tree =
+      ::open_tree(root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   if (tree < 0)
     fail_with(errno);
   const int fds[1] = {tree};

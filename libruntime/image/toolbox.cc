@@ -108,9 +108,8 @@ Result<void> write_layer(int fd, const std::map<std::string, Item> &items) {
     if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
       return fail(Errc::io, fmt::format("cannot write {} into the layer: {}", path,
                                         archive_error_string(a.get())));
-    if (it.kind == Item::file &&
-        archive_write_data(a.get(), it.data.data(), it.data.size()) !=
-            static_cast<la_ssize_t>(it.data.size()))
+    if (it.kind == Item::file && archive_write_data(a.get(), it.data.data(), it.data.size()) !=
+                                     static_cast<la_ssize_t>(it.data.size()))
       return fail(Errc::io, fmt::format("cannot write {} into the layer: {}", path,
                                         archive_error_string(a.get())));
   }
@@ -169,13 +168,14 @@ Result<Image> ensure_busybox_image(Store &store, const BusyboxImageOptions &opt)
     return wrap(binary, what);
 
   std::map<std::string, Item> items;
-  for (const char *d : {"bin", "dev", "etc", "proc", "run", "sbin", "sys", "usr", "usr/bin",
-                        "usr/sbin", "var"})
+  for (const char *d :
+       {"bin", "dev", "etc", "proc", "run", "sbin", "sys", "usr", "usr/bin", "usr/sbin", "var"})
     items[d] = {};
   items["root"] = {Item::dir, 0700, {}, {}};
   items["tmp"] = items["var/tmp"] = {Item::dir, 01777, {}, {}};
   items["bin/busybox"] = {Item::file, 0755, std::move(*binary), {}};
-  items["etc/passwd"] = {Item::file, 0644,
+  items["etc/passwd"] = {Item::file,
+                         0644,
                          "root:x:0:0:root:/root:/bin/sh\n"
                          "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
                          {}};

@@ -57,7 +57,7 @@ Result<Share> parse_share(const std::string &text) {
 // no container owns), or an image in ctk's store.
 struct Resolved {
   pid_t pid = 0;
-  std::string id;                    // runtime://ID of a container, the image ID of an image
+  std::string id; // runtime://ID of a container, the image ID of an image
   std::optional<rt::image::Image> image;
 };
 

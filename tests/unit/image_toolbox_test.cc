@@ -40,8 +40,8 @@ TEST(ImageToolbox, MissingBusyboxNamesThePackage) {
   ScratchStore s;
   auto store = Store::open(s.dir);
   ASSERT_TRUE(store) << store.error().message();
-  auto r = ensure_busybox_image(*store, {.name = "ctk-debug:busybox",
-                                         .busybox = s.dir + "/no/busybox"});
+  auto r =
+      ensure_busybox_image(*store, {.name = "ctk-debug:busybox", .busybox = s.dir + "/no/busybox"});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
   EXPECT_NE(r.error().message().find("busybox-static"), std::string::npos) << r.error().message();
