@@ -1,20 +1,23 @@
 #!/bin/bash
-# ctk debug into a docker container: a real dockerd (Debian's), started by
-# the harness inside a network namespace it creates. The target is found by
-# name through the resolver (docker://NAME and the bare name), its root is at
-# /target, its processes show in ps, the debug container shares its network
-# namespace (the harness's, not the host's), and the docker container runs
-# on unharmed after the --rm debug container is gone.
+# ctk debug into docker and podman containers: a real dockerd and podman
+# (Debian's), started by the harness inside a network namespace it creates.
+# The target is found by name through the resolver (docker://NAME, the bare
+# name, podman://NAME), its root is at /target, its processes show in ps,
+# the debug container shares its network namespace (the harness's, not the
+# host's), and the target runs on unharmed after the --rm debug container
+# is gone.
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
 . "$CTK_SOURCE_DIR/tests/common/runtimes.sh"
 . "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
 
 require_root
-missing=$(ctk_rt_have_tools dockerd docker containerd containerd-shim-runc-v2 runc ip nsenter) ||
+missing=$(ctk_rt_have_tools dockerd docker containerd containerd-shim-runc-v2 runc podman conmon \
+    ip nsenter) ||
     skip_or_fail "runtimes not installed: $missing"
 ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
 [ -x "$CTK_BIN" ] || fail "ctk binary not found: $CTK_BIN"
-unset DOCKER_HOST DOCKER_CONTEXT CONTAINERD_ADDRESS CONTAINERD_NAMESPACE
+unset DOCKER_HOST DOCKER_CONTEXT CONTAINERD_ADDRESS CONTAINERD_NAMESPACE CONTAINERS_CONF \
+    CONTAINERS_STORAGE_CONF
 
 ctk_rt_init
 T="$CTK_RT_DIR/ctk"
@@ -54,6 +57,22 @@ ctk debug --name dbgdocker docker://ctkdbgweb true || fail "debug --name dbgdock
 expect_eq "inspect: target id" \
     "$(ctk inspect --format '{{index .Config.Labels "ctk.debug.target-id"}}' dbgdocker)" "docker://$DID"
 ctk rm dbgdocker >/dev/null || fail "rm dbgdocker"
+
+# podman: found by podman://NAME, same checks on its overlay root.
+ctk_rt_setup_podman
+ctk_busybox_import_podman ctk-busybox:latest || fail "podman import of the busybox image failed"
+ctk_podman run -d --name ctkdbgdb localhost/ctk-busybox:latest sleep 100001 >/dev/null ||
+    fail "podman run ctkdbgdb failed"
+ctk_podman exec ctkdbgdb sh -c "echo podman-$$ > /marker" || fail "podman exec failed"
+PPID_=$(ctk_podman inspect --format '{{.State.Pid}}' ctkdbgdb)
+[[ $PPID_ =~ ^[1-9][0-9]*$ ]] || fail "podman's State.Pid is '$PPID_'"
+out=$(ctk debug --rm podman://ctkdbgdb sh -c 'cat /target/marker; ps -o args | grep -c "^sleep 100001"' 2>&1) ||
+    fail "ctk debug podman://ctkdbgdb: $out"
+expect_eq "podman: /target and ps" "$(echo $out)" "podman-$$ 1"
+expect_eq "podman: shared ipc namespace" "$(ctk debug --rm podman://ctkdbgdb readlink /proc/self/ns/ipc)" \
+    "$(readlink /proc/$PPID_/ns/ipc)"
+expect_eq "podman container unharmed" \
+    "$(ctk_podman inspect --format '{{.State.Status}} {{.State.Pid}}' ctkdbgdb)" "running $PPID_"
 
 expect_eq "no ctk container left" "$(ctk ps -aq)" ""
 out=$(ctk system check 2>&1) || fail "system check found leftovers: $out"
