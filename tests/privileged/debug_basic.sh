@@ -74,6 +74,28 @@ expect_eq "--read-only: /target's mount flags" \
 ctk debug --rm tgt sh -c 'echo again > /target/written' ||
     fail "after --read-only, the target's root must stay writable"
 
+# A host process no container owns, by PID: its own PID namespace (unshare),
+# and the host's root at /target, read-only here.
+# --kill-child: the sleep (init of its PID namespace, deaf to SIGTERM) dies
+# with unshare; no descriptor of the test's output stays open in it.
+unshare --pid --fork --kill-child --mount-proc sleep 100002 </dev/null >/dev/null 2>&1 &
+UPID=$!
+on_exit "kill -9 $UPID"
+for _ in $(seq 100); do
+    HPID=$(cat /proc/$UPID/task/$UPID/children 2>/dev/null | tr -d ' ')
+    [ -n "$HPID" ] && break
+    sleep 0.05
+done
+[[ $HPID =~ ^[1-9][0-9]*$ ]] || fail "no sleep under unshare"
+expect_eq "pid://N: its PID 1" \
+    "$(ctk debug --rm --share pid --read-only pid://$HPID cat /proc/1/cmdline | tr '\0' ' ')" "sleep 100002 "
+expect_eq "pid://N: the host's root" \
+    "$(ctk debug --rm --share pid --read-only pid://$HPID cat /target/etc/debian_version)" \
+    "$(cat /etc/debian_version)"
+bad_status=$(ctk debug --rm --share pid pid://999999999 true 2>&1; echo "rc=$?")
+expect_contains "pid://N of no process" "$bad_status" "no process 999999999"
+kill -9 $UPID
+
 # Exit status of the command, and stdin when it is not a terminal.
 ctk debug --rm tgt sh -c 'exit 7'; expect_eq "exit status" "$?" 7
 expect_eq "stdin" "$(echo piped | "$CTK_BIN" --root "$T/root" --run-root "$T/run" debug --rm tgt cat)" "piped"
