@@ -80,6 +80,7 @@ ctk debug --rm tgt sh -c 'echo again > /target/written' ||
 # with unshare; no descriptor of the test's output stays open in it.
 unshare --pid --fork --kill-child --mount-proc sleep 100002 </dev/null >/dev/null 2>&1 &
 UPID=$!
+disown # no "Killed" notice when it is killed below
 on_exit "kill -9 $UPID"
 for _ in $(seq 100); do
     HPID=$(cat /proc/$UPID/task/$UPID/children 2>/dev/null | tr -d ' ')
