@@ -186,6 +186,12 @@ void setup_mounts(const ChildSpec &s) {
     if (m.read_only)
       remount_ro(s, root, m.destination);
   }
+  if (c.debug_target) {
+    int fd = make_in_root(s, root, "/target", false);
+    if (auto r = mount_debug_target(c, s.dir, fd); !r)
+      die(s, 125, r.error().message());
+    ::close(fd);
+  }
 
   for (const char *f : {"hosts", "hostname", "resolv.conf"}) {
     std::string src = s.dir + "/" + f;

@@ -102,6 +102,10 @@ void to_json(json &j, const ContainerConfig &c) {
            {"limits", limits},
            {"labels", c.labels},
            {"created", c.created}};
+  if (const auto &t = c.debug_target)
+    j["debug_target"] = {{"target", t->target},       {"pid", t->pid},
+                         {"pid_start", t->pid_start}, {"image_id", t->image_id},
+                         {"lowerdir", t->lowerdir},   {"read_only", t->read_only}};
 }
 
 void from_json(const json &j, ContainerConfig &c) {
@@ -155,6 +159,17 @@ void from_json(const json &j, ContainerConfig &c) {
     c.limits.pids = lim["pids"].get<int64_t>();
   c.labels = value_or<std::map<std::string, std::string>>(j, "labels", {});
   c.created = value_or<std::string>(j, "created", "");
+  c.debug_target.reset();
+  if (auto it = j.find("debug_target"); it != j.end() && it->is_object()) {
+    DebugTarget t;
+    t.target = value_or<std::string>(*it, "target", "");
+    t.pid = value_or<pid_t>(*it, "pid", 0);
+    t.pid_start = value_or<uint64_t>(*it, "pid_start", 0);
+    t.image_id = value_or<std::string>(*it, "image_id", "");
+    t.lowerdir = value_or<std::string>(*it, "lowerdir", "");
+    t.read_only = value_or<bool>(*it, "read_only", false);
+    c.debug_target = std::move(t);
+  }
 }
 
 json state_to_json(const ContainerConfig &c, const State &s) {

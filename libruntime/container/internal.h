@@ -54,6 +54,11 @@ struct ChildSpec {
   winsize ws{};
 };
 
+// ctk debug (target_mount.cc): mounts c.debug_target on `dest`, an O_PATH fd
+// of /target in the container's root, before pivot_root. `dir` is the
+// container's directory (an image target's upper dir lives there).
+Result<void> mount_debug_target(const ContainerConfig &c, const std::string &dir, int dest);
+
 // Runs in the cloned child: namespaces, mounts, pivot_root, user, security,
 // execve. Never returns.
 [[noreturn]] void child_main(const ChildSpec &spec);

@@ -7,6 +7,7 @@
 // Add a command: a cmd_<name>.cc with its run function (commands.h), and an
 // entry in kCommands below.
 #include "commands.h"
+#include "debug_command.h"
 #include "life_commands.h"
 
 namespace ctk::plugins::run {
@@ -136,6 +137,7 @@ const ctk_command_v1 kCommands[] = {
     {"wait", "Wait for containers to exit and print their exit codes", "CONTAINER...", nullptr,
      nullptr, 0, kContainers, count(kContainers), nullptr, 0, CTK_CMD_INTERACTIVE,
      &rt::plugin::entry<run_wait>},
+    CTK_DEBUG_COMMAND,
     CTK_LIFE_COMMANDS};
 
 } // namespace

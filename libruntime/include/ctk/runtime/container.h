@@ -38,6 +38,19 @@ struct Mount {
   std::string options;        // tmpfs options ("size=64m,mode=1777")
 };
 
+// ctk debug: the root filesystem mounted at /target in a debug container
+// (container/target_mount.cc). Either a running process's root, taken from
+// its mount namespace, or an image's unpacked layers under an upper dir of
+// the debug container's own.
+struct DebugTarget {
+  std::string target;           // as the user named it
+  pid_t pid = 0;                // process whose root is mounted (a container's init)
+  uint64_t pid_start = 0;       // its /proc/PID/stat starttime: a reused PID is refused
+  std::string image_id;         // or: an image (config digest)...
+  std::string lowerdir;         // ...and its layers as an overlayfs lowerdir (top first)
+  bool read_only = false;
+};
+
 // What `run` asked for; config.json is this as JSON (to_json/from_json).
 struct ContainerConfig {
   std::string id, name;
@@ -60,6 +73,7 @@ struct ContainerConfig {
   cgroup::Limits limits;
   std::map<std::string, std::string> labels;
   std::string created;               // RFC 3339
+  std::optional<DebugTarget> debug_target; // ctk debug: what to mount at /target
 };
 void to_json(nlohmann::json &j, const ContainerConfig &c);
 void from_json(const nlohmann::json &j, ContainerConfig &c);
