@@ -13,7 +13,7 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="cgroup commit completion diff help history images import inspect kill layers load logs pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
+_ctk_commands="cgroup commit completion debug diff help history images import inspect kill layers load logs pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
 
 _ctk_group() {
     case "$1" in
@@ -49,6 +49,12 @@ _ctk_command() {
         valopts=""
         poskinds="none"
         stop=0
+        ;;
+    "debug")
+        opts="--image --share --read-only --rm --name --privileged --help"
+        valopts="--image:image --share:none --name:none"
+        poskinds="container command..."
+        stop=1
         ;;
     "diff")
         opts="--packages --format --help"

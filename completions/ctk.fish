@@ -56,6 +56,7 @@ complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'cgroup' -d 'command gr
 complete -c ctk -n '__ctk_using cgroup; and test (count (__ctk_words)) -eq 1' -a 'watch' -d 'Report OOM kills and limit hits of a container as they happen'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'commit' -d 'Create an image from a container\'s changes'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'completion' -d 'Print a shell completion script'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'debug' -d 'Start a toolbox container beside a container or an image'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'Show the files changed from one image to another, or by a container'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'diff' -d 'command group'
 complete -c ctk -n '__ctk_using diff; and test (count (__ctk_words)) -eq 1' -a 'packages' -d 'Show the packages added, removed, upgraded and downgraded between images'
@@ -116,6 +117,17 @@ complete -c ctk -n '__ctk_using commit' -a '(__ctk_values container)'
 
 # completion
 complete -c ctk -n '__ctk_using completion' -l help -d 'Print help'
+
+# debug
+complete -c ctk -n '__ctk_using debug' -l image -x -a '(__ctk_values image)' -d 'Toolbox image (the default is built from the host\'s busybox-static on first use)'
+complete -c ctk -n '__ctk_using debug' -l share -x -d 'Namespaces of the target to join (comma-separated; none: only /target)'
+complete -c ctk -n '__ctk_using debug' -l read-only -d 'Mount the target\'s root at /target read-only'
+complete -c ctk -n '__ctk_using debug' -l rm -d 'Remove the debug container when it exits'
+complete -c ctk -n '__ctk_using debug' -l name -x -d 'Name of the debug container'
+complete -c ctk -n '__ctk_using debug' -l privileged -d 'Every capability, no seccomp, nothing masked'
+complete -c ctk -n '__ctk_using debug' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using debug' -a '(__ctk_values container)'
+complete -c ctk -n '__ctk_using debug' -a '(__ctk_values command)'
 
 # diff
 complete -c ctk -n '__ctk_using diff' -l packages -d 'Compare the installed packages (dpkg, apk) instead of the files'
