@@ -51,8 +51,8 @@ Result<void> remove_tree(const std::string &path) {
 }
 } // namespace
 
-Result<void> remove_files(const Paths &paths, const ContainerConfig &c) {
-  if (c.network == "bridge")
+Result<void> remove_files(const Paths &paths, const ContainerConfig &c, bool network_detached) {
+  if (c.network == "bridge" && !network_detached)
     if (auto bn = net::BridgeNetwork::open({.state_dir = paths.run_root + "/net"}))
       (void)bn->detach(c.id);
   if (auto h = cgroup::Hierarchy::detect({})) {

@@ -23,8 +23,10 @@ Result<UniqueFd> sealed_exec_helper(const std::string &path);
 // Closes every descriptor of this process except `keep` (-1 entries ignored).
 void close_except(std::vector<int> keep);
 // Removes a stopped container's directories, cgroup, endpoint and name. The
-// caller made sure its monitor is gone (or is that monitor).
-Result<void> remove_files(const Paths &paths, const ContainerConfig &c);
+// caller made sure its monitor is gone (or is that monitor, which detaches
+// the network itself: `network_detached`).
+Result<void> remove_files(const Paths &paths, const ContainerConfig &c,
+                          bool network_detached = false);
 
 // Everything the container's first process needs, prepared by the monitor
 // before the clone so the child only makes system calls.

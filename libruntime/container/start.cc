@@ -172,11 +172,14 @@ struct Prepared {
 };
 
 // Undoes what the monitor set up; each step is safe to repeat.
+void detach_network(const Prepared &p) {
+  if (auto bn = net::BridgeNetwork::open({.state_dir = p.paths.run_root + "/net"}))
+    (void)bn->detach(p.cfg.id);
+}
+
 void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &cg, bool net) {
-  if (net) {
-    if (auto bn = net::BridgeNetwork::open({.state_dir = p.paths.run_root + "/net"}))
-      (void)bn->detach(p.cfg.id);
-  }
+  if (net)
+    detach_network(p);
   if (cg) {
     (void)cg->kill(SIGKILL);
     (void)cg->remove();
@@ -514,8 +517,15 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
       ::close(s.fd);
   ::close(log_fd);
 
+  // The veth goes last, after the exit status is out: deleting a link waits
+  // in the kernel for RCU callbacks (see BridgeNetwork::detach_keep_veth).
+  std::string veth;
+  if (attached)
+    if (auto bn = net::BridgeNetwork::open({.state_dir = p.paths.run_root + "/net"}))
+      if (auto v = bn->detach_keep_veth(c.id))
+        veth = *v;
   st.oom_killed = oom_killed(*cg);
-  teardown(p, cg, attached);
+  teardown(p, cg, false);
   st.status = "exited";
   st.pid = 0;
   st.exit_code = status;
@@ -523,9 +533,11 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   // An --rm container's final state would be written only to be deleted (and
   // replacing a file frees a block, milliseconds on some disks): it is
   // recorded only when the removal fails and something is left to show.
-  if (!c.auto_remove || !detail::remove_files(p.paths, c))
+  if (!c.auto_remove || !detail::remove_files(p.paths, c, attached))
     (void)write_state(p.paths, c, st);
   write_all(p.exit_w, std::to_string(status));
+  ::close(p.exit_w);
+  (void)net::BridgeNetwork::delete_veth(veth);
   ::_exit(0);
 }
 

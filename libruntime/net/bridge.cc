@@ -216,8 +216,10 @@ Result<std::string> read_sysctl(const std::string &name) {
 }
 
 // Undoes what attach did for `id`; the caller holds the lock. Every step is
-// attempted; the first error is reported.
-Result<void> detach_locked(const NetworkOptions &opt, const std::string &id, json &eps) {
+// attempted; the first error is reported. With `keep_veth` the host veth is
+// left for the caller to delete (its name in *kept).
+Result<void> detach_locked(const NetworkOptions &opt, const std::string &id, json &eps,
+                           bool keep_veth = false, std::string *kept = nullptr) {
   Result<void> first;
   auto note = [&](const Result<void> &r) {
     if (!r && first)
@@ -237,7 +239,10 @@ Result<void> detach_locked(const NetworkOptions &opt, const std::string &id, jso
         veth.clear();
   }
 
-  if (auto sk = detail::route_socket(); !sk) {
+  if (keep_veth) {
+    if (kept)
+      *kept = veth;
+  } else if (auto sk = detail::route_socket(); !sk) {
     note(tl::unexpected(sk.error()));
   } else if (!veth.empty()) {
     if (auto r = detail::delete_link(sk->get(), veth); !r)
@@ -450,6 +455,32 @@ Result<void> BridgeNetwork::detach(const std::string &id) {
   if (!eps)
     return tl::unexpected(eps.error());
   return detach_locked(opt_, id, *eps);
+}
+
+Result<std::string> BridgeNetwork::detach_keep_veth(const std::string &id) {
+  if (!valid_token(id))
+    return fail(Errc::invalid_argument, fmt::format("invalid container ID '{}'", id));
+  auto lock = FileLock::acquire(path_in(opt_, "lock"), LockMode::exclusive);
+  if (!lock)
+    return wrap(lock, "cannot lock the network state");
+  auto eps = load_endpoints(opt_);
+  if (!eps)
+    return tl::unexpected(eps.error());
+  std::string veth;
+  if (auto r = detach_locked(opt_, id, *eps, true, &veth); !r)
+    return tl::unexpected(r.error());
+  return veth;
+}
+
+Result<void> BridgeNetwork::delete_veth(const std::string &name) {
+  if (name.empty())
+    return {};
+  auto sk = detail::route_socket();
+  if (!sk)
+    return tl::unexpected(sk.error());
+  if (auto r = detail::delete_link(sk->get(), name); !r)
+    return tl::unexpected(r.error());
+  return {};
 }
 
 std::optional<std::string> BridgeNetwork::foreign_forward_drop() const {

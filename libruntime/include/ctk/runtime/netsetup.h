@@ -74,6 +74,15 @@ public:
   Result<Endpoint> attach(const AttachRequest &req);
   // Undoes attach for `id`; missing pieces are not an error.
   Result<void> detach(const std::string &id);
+  // detach() in two steps, for a container whose network namespace is dead
+  // (its monitor, at exit): everything but the host veth now, returning its
+  // name ("" if none) for delete_veth(). Deleting a link waits in the kernel
+  // for RCU callbacks (rcu_barrier: 10-20 ms, more than the rest of a
+  // container's teardown), so the monitor does it after the exit status is
+  // out. The address is released at once: allocation is round-robin, so it
+  // is not handed out again while the old veth lingers.
+  Result<std::string> detach_keep_veth(const std::string &id);
+  static Result<void> delete_veth(const std::string &name);
   // Another table's chain dropping forwarded traffic at a hook ctk needs
   // (docker's FORWARD policy DROP): a one-line description, or nullopt.
   // docker's drop no longer counts once ctk's rules are in DOCKER-USER; the
