@@ -135,8 +135,20 @@ void setup_dev(const ChildSpec &s, int root) {
   ::close(dev);
   mount_at(s, root, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mount_at(s, root, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-           "mode=1777,size=65536k");
+  if (s.shm_from > 0) {
+    // The IPC namespace's POSIX shared memory lives in the target's /dev/shm.
+    auto tree = clone_process_tree(s.shm_from, 0, "dev/shm");
+    if (!tree)
+      die(s, 125, tree.error().wrap("cannot share the /dev/shm of PID " +
+                                    std::to_string(s.shm_from)).message());
+    int fd = make_in_root(s, root, "/dev/shm", false);
+    if (::move_mount(tree->get(), "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+      die_errno(s, "cannot mount the shared /dev/shm");
+    ::close(fd);
+  } else {
+    mount_at(s, root, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             "mode=1777,size=65536k");
+  }
   // mqueue needs an IPC namespace of our own to show only the container's queues.
   if (!s.join.count("ipc") && s.cfg->ipc_mode != "host")
     mount_at(s, root, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,

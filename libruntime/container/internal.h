@@ -44,6 +44,7 @@ struct ChildSpec {
   const cgroup::ContainerCgroup::JoinFds *cgroup_join = nullptr;
   std::map<std::string, int> join; // "net" | "ipc" | "uts" -> namespace fd
   bool new_uts = true;
+  pid_t shm_from = 0;    // --ipc container:: the target whose /dev/shm is shared
   int exec_fd = -1;      // sealed memfd of ctk-exec (see exec/ctk-exec.c)
   int go_fd = -1;        // one byte: the cgroup (and network) is ready
   int err_fd = -1;       // CLOEXEC: EOF = exec succeeded; else "<status> <message>"
@@ -60,6 +61,10 @@ struct ChildSpec {
 // of /target in the container's root, before pivot_root. `dir` is the
 // container's directory (an image target's upper dir lives there).
 Result<void> mount_debug_target(const ContainerConfig &c, const std::string &dir, int dest);
+// A detached clone (open_tree) of the tree at `rel` below the root of process
+// `pid` ("" = its root), made in its mount namespace by a forked helper;
+// pid_start != 0 checks the process is still that one. For move_mount.
+Result<UniqueFd> clone_process_tree(pid_t pid, uint64_t pid_start, const std::string &rel);
 
 // Runs in the cloned child: namespaces, mounts, pivot_root, user, security,
 // execve. Never returns.

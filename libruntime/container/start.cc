@@ -288,6 +288,7 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
   if (!p.opt.join_ns.count("uts") && c.uts_mode != "host" && c.network != "host")
     flags |= CLONE_NEWUTS;
   spec.new_uts = flags & CLONE_NEWUTS;
+  spec.shm_from = p.opt.join_ns.count("ipc") ? p.opt.shm_from : 0;
 
   // The child joins its cgroups without the kernel's global lock (see
   // ContainerCgroup::open_for_join): created in the v2 one, it moves itself

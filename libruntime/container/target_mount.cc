@@ -31,7 +31,7 @@ namespace {
 // under `root_fd` (the target's /proc/PID/root, opened from the host before
 // the join: it names the process's own root, which differs from the
 // namespace's root for a chrooted process). Sends the tree, or errno as data.
-[[noreturn]] void clone_tree_child(int sock, int mnt_ns, int root_fd) {
+[[noreturn]] void clone_tree_child(int sock, int mnt_ns, int root_fd, const char *rel) {
   auto fail_with = [&](int e) {
     (void)!::write(sock, &e, sizeof e);
     ::_exit(1);
@@ -46,8 +46,11 @@ namespace {
   // the caller was created.
   if (::unshare(CLONE_FS) != 0 || ::setns(mnt_ns, CLONE_NEWNS) != 0)
     fail_with(errno);
-  int tree =
-      ::open_tree(root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  // `rel` is resolved in the target's namespace and below its root; its
+  // last component is not followed (a planted symlink cannot swap it).
+  int tree = ::open_tree(root_fd, rel,
+                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+                             (*rel ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
   if (tree < 0)
     fail_with(errno);
   const int fds[1] = {tree};
@@ -69,7 +72,13 @@ uint64_t start_time(const std::string &proc) {
   return 0;
 }
 
-Result<UniqueFd> clone_process_root(const DebugTarget &t) {
+} // namespace
+
+Result<UniqueFd> clone_process_tree(pid_t pid, uint64_t pid_start, const std::string &rel) {
+  struct {
+    pid_t pid;
+    uint64_t pid_start;
+  } t{pid, pid_start};
   const std::string proc = fmt::format("/proc/{}", t.pid);
   auto gone = [&] {
     return fail(Errc::not_found, fmt::format("its process {} is gone (the target stopped)", t.pid));
@@ -95,7 +104,7 @@ Result<UniqueFd> clone_process_root(const DebugTarget &t) {
     return fail_errno("cannot fork");
   if (child == 0) {
     mine.reset();
-    clone_tree_child(theirs.get(), ns->get(), root->get());
+    clone_tree_child(theirs.get(), ns->get(), root->get(), rel.c_str());
   }
   theirs.reset();
   std::string data;
@@ -109,10 +118,14 @@ Result<UniqueFd> clone_process_root(const DebugTarget &t) {
     int e = EIO;
     if (data.size() == sizeof e)
       std::memcpy(&e, data.data(), sizeof e);
-    return fail_errno("cannot clone its root in its mount namespace", e);
+    return fail_errno(rel.empty() ? std::string("cannot clone its root in its mount namespace")
+                                  : "cannot clone its /" + rel + " in its mount namespace",
+                      e);
   }
   return std::move((*got)[0]);
 }
+
+namespace {
 
 // An image's layers under an upper dir of the debug container's own (kept
 // with it, like its root's upper dir), so tools may write to /target.
@@ -143,7 +156,7 @@ Result<void> mount_debug_target(const ContainerConfig &c, const std::string &dir
       return wrap(r, what);
     return {};
   }
-  auto tree = clone_process_root(t);
+  auto tree = clone_process_tree(t.pid, t.pid_start, "");
   if (!tree)
     return wrap(tree, what);
   if (t.read_only) {

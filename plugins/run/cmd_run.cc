@@ -123,7 +123,8 @@ Result<ct::Mount> parse_tmpfs(const std::string &v) {
 }
 
 // The /proc/<pid>/ns/<kind> of a container:TARGET (ctk first, then every runtime).
-Result<std::string> ns_of_target(const Call &call, std::string_view target, const char *kind) {
+// The host PID of a running container of any runtime (docker://web too).
+Result<pid_t> pid_of_target(const Call &call, std::string_view target) {
   // Any runtime's container (docker://web too), through the one resolver.
   rt::discovery::Options o;
   o.roots.ctk_root = call.root();
@@ -138,7 +139,7 @@ Result<std::string> ns_of_target(const Call &call, std::string_view target, cons
   if (pid <= 0)
     return fail(Errc::invalid_argument,
                 fmt::format("cannot join container {}: it is not running", target));
-  return fmt::format("/proc/{}/ns/{}", pid, kind);
+  return pid;
 }
 
 std::vector<std::string> strings_of(const nlohmann::json &j) {
@@ -228,12 +229,14 @@ Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {
                             {&c.pid_mode, "pid"},
                             {&c.ipc_mode, "ipc"}}) {
     if (mode->rfind("container:", 0) == 0) {
-      auto ns = ns_of_target(call, mode->substr(10), kind);
-      if (!ns)
-        return tl::unexpected(ns.error());
-      so.join_ns[kind] = *ns;
+      auto pid = pid_of_target(call, mode->substr(10));
+      if (!pid)
+        return tl::unexpected(pid.error());
+      so.join_ns[kind] = fmt::format("/proc/{}/ns/{}", *pid, kind);
+      if (std::string(kind) == "ipc")
+        so.shm_from = *pid;
       if (std::string(kind) == "net")
-        so.join_ns["uts"] = ns->substr(0, ns->size() - 3) + "uts"; // docker shares the hostname
+        so.join_ns["uts"] = fmt::format("/proc/{}/ns/uts", *pid); // docker shares the hostname
     } else if (!mode->empty() && *mode != "host" && *mode != "none" && *mode != "bridge" &&
                *mode != "private" && *mode != "shareable") {
       return fail(Errc::invalid_argument,

@@ -98,6 +98,24 @@ expect_eq "pid 1" "$(run sh -c 'echo $$')" "1"
 expect_eq "--init" "$(ctk run --rm --net none --init bb cat /proc/1/cmdline | tr '\0' ' ')" "/dev/init -- cat /proc/1/cmdline "
 [ "$(readlink /proc/self/ns/net)" = "$(ctk run --rm --net host bb readlink /proc/self/ns/net)" ] ||
     fail "--net host: another network namespace"
+# --pid and --ipc container:TARGET join the target's namespaces; --ipc also
+# shares its /dev/shm (POSIX shared memory), both ways, as docker does.
+ctk run -d --net none --name nsowner bb sh -c 'echo from-owner > /dev/shm/owner; sleep 100' >/dev/null ||
+    fail "run -d nsowner"
+opid=$(ctk inspect -f '{{.State.Pid}}' nsowner)
+for kind in pid ipc; do
+    expect_eq "--$kind container: same namespace" \
+        "$(ctk run --rm --net none --$kind container:nsowner bb readlink /proc/self/ns/$kind)" \
+        "$(readlink /proc/$opid/ns/$kind)"
+done
+expect_eq "--pid container: the target's processes" \
+    "$(ctk run --rm --net none --pid container:nsowner bb cat /proc/1/cmdline | tr '\0' ' ')" \
+    "sleep 100 " # sh execs its last command
+expect_eq "--ipc container: the target's /dev/shm" \
+    "$(ctk run --rm --net none --ipc container:nsowner bb sh -c 'cat /dev/shm/owner; echo from-guest > /dev/shm/guest')" \
+    "from-owner"
+expect_eq "--ipc container: written back" "$(cat /proc/$opid/root/dev/shm/guest)" "from-guest"
+ctk rm -f nsowner >/dev/null || fail "rm -f nsowner"
 
 # Limits, checked from the host while the container runs.
 id=$(ctk run -d --net none -m 64m --pids-limit 50 --cpus 0.5 bb sleep 100) || fail "run -d"

@@ -124,6 +124,9 @@ struct StartOptions {
   // Namespaces to join instead of new ones: "net", "pid", "ipc", "uts" ->
   // /proc/<pid>/ns/<kind> of the target (resolved by the caller, any runtime).
   std::map<std::string, std::string> join_ns;
+  // --ipc container:TARGET: the host PID of TARGET, whose /dev/shm the
+  // container mounts as its own (docker shares it with the IPC namespace).
+  pid_t shm_from = 0;
   std::string init_path = "/usr/bin/tini-static"; // --init, bind-mounted at /dev/init
   // The static helper the container's first process execs from a sealed
   // memfd, so /proc/self/exe never leads to ctk's binary ("" = beside ctk:
