@@ -1,7 +1,11 @@
 // ctk's nftables table through libnftables, and the detection of other
 // tables' forward drops (nftables and legacy iptables).
 // glibc's socket headers first: the kernel's would redefine in_addr.
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <linux/netfilter/x_tables.h>
@@ -160,24 +164,87 @@ namespace {
 
 constexpr const char *kDockerUserComment = "ctk:docker-user";
 
-// Handles of ctk's rules in DOCKER-USER; not_found without the chain.
-Result<std::vector<int>> docker_user_rules() {
-  auto listing = nft_list("list chain ip filter DOCKER-USER");
-  if (!listing) {
+// Runs iptables-nft with `args` (no shell); its stdout goes to *out when
+// given. The error names the first line of its stderr.
+Result<void> run_iptables_nft(const std::vector<std::string> &args, std::string *out = nullptr) {
+  static constexpr const char *kPaths[] = {"/usr/sbin/iptables-nft", "/sbin/iptables-nft"};
+  const char *bin = nullptr;
+  for (const char *p : kPaths)
+    if (!bin && ::access(p, X_OK) == 0)
+      bin = p;
+  if (!bin)
+    return fail(Errc::not_found, "iptables-nft is not installed (Debian package iptables)");
+  int errp[2], outp[2];
+  if (::pipe2(errp, O_CLOEXEC) != 0)
+    return fail_errno("cannot run iptables-nft");
+  UniqueFd err_r(errp[0]), err_w(errp[1]);
+  if (::pipe2(outp, O_CLOEXEC) != 0)
+    return fail_errno("cannot run iptables-nft");
+  UniqueFd out_r(outp[0]), out_w(outp[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  std::vector<std::string> argv_s = {"iptables-nft"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (auto &a : argv_s)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char *envp[] = {const_cast<char *>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, bin, &fa, nullptr, argv.data(), envp);
+  posix_spawn_file_actions_destroy(&fa);
+  err_w.reset();
+  out_w.reset();
+  if (rc != 0)
+    return fail_errno("cannot run iptables-nft", rc);
+  // Two pipes, read in turn: iptables writes little to either.
+  std::string text, err;
+  for (auto [fd, into] : {std::pair<int, std::string *>{out_r.get(), &text}, {err_r.get(), &err}}) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0)
+        into->append(buf, static_cast<size_t>(n));
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    auto first = err.substr(0, err.find('\n'));
+    return fail(Errc::io,
+                "iptables-nft failed: " + (first.empty() ? std::string("no message") : first));
+  }
+  if (out)
+    *out = std::move(text);
+  return {};
+}
+
+// ctk's rules in DOCKER-USER as `iptables -S` prints them ("-A DOCKER-USER
+// -i ctk0 -m comment --comment \"ctk:docker-user\" -j ACCEPT"); not_found
+// without the chain. Read with iptables-nft: one of them uses the xt
+// conntrack and comment matches, which nftables lists without their values.
+Result<std::vector<std::string>> docker_user_rules() {
+  if (auto listing = nft_list("list chain ip filter DOCKER-USER"); !listing) {
     auto legacy = read_file("/proc/net/ip_tables_names");
     if (legacy && legacy->find("filter") != std::string::npos)
       return fail(Errc::unsupported,
                   "docker uses legacy iptables here: ctk cannot add its rules to DOCKER-USER; "
                   "run: iptables-legacy -I DOCKER-USER -i ctk0 -j ACCEPT and -I DOCKER-USER -o "
-                  "ctk0 -j ACCEPT");
+                  "ctk0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT");
     return fail(Errc::not_found, "there is no DOCKER-USER chain in nftables table ip filter "
                                  "(docker is not running with its iptables rules)");
   }
-  std::vector<int> handles;
-  for (const auto &item : listing->value("nftables", nlohmann::json::array()))
-    if (item.contains("rule") && item["rule"].value("comment", "") == kDockerUserComment)
-      handles.push_back(item["rule"].value("handle", 0));
-  return handles;
+  std::string text;
+  if (auto r = run_iptables_nft({"-w", "-S", "DOCKER-USER"}, &text); !r)
+    return tl::unexpected(r.error());
+  std::vector<std::string> rules;
+  for (auto line : split_lines(text))
+    if (line.rfind("-A ", 0) == 0 && line.find(kDockerUserComment) != std::string_view::npos)
+      rules.emplace_back(line);
+  return rules;
 }
 
 } // namespace
@@ -188,15 +255,23 @@ Result<void> docker_user_allow(const std::string &bridge) {
     return wrap(have, "cannot allow ctk's traffic in DOCKER-USER");
   if (!have->empty())
     return {};
-  // Only what iptables-nft can translate back (-i/-o, counter, ACCEPT, a
-  // comment): docker lists and edits this table with iptables, and a rule
-  // it cannot parse would make it refuse the whole table.
-  std::string cmds = fmt::format(
-      "insert rule ip filter DOCKER-USER oifname \"{b}\" counter accept comment \"{c}\"\n"
-      "insert rule ip filter DOCKER-USER iifname \"{b}\" counter accept comment \"{c}\"\n",
-      fmt::arg("b", bridge), fmt::arg("c", kDockerUserComment));
-  if (auto r = nft_run(cmds); !r)
-    return wrap(r, "cannot add ctk's rules to DOCKER-USER");
+  // Written with iptables-nft, whose table this is: docker lists and edits
+  // it with iptables, and a rule iptables cannot parse (a native nftables
+  // `ct state`, for one) makes it refuse the whole chain. Out of the bridge
+  // anything; into it only replies and published ports (conntrack states
+  // ESTABLISHED, RELATED and DNAT), as docker's own rules for docker0.
+  const std::vector<std::vector<std::string>> rules = {
+      {"-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT"},
+      {"-i", bridge}};
+  for (const auto &r : rules) {
+    std::vector<std::string> args = {"-w", "-I", "DOCKER-USER"};
+    args.insert(args.end(), r.begin(), r.end());
+    args.insert(args.end(), {"-m", "comment", "--comment", kDockerUserComment, "-j", "ACCEPT"});
+    if (auto ok = run_iptables_nft(args); !ok) {
+      (void)docker_user_remove(); // none left alone
+      return wrap(ok, "cannot add ctk's rules to DOCKER-USER");
+    }
+  }
   return {};
 }
 
@@ -216,12 +291,19 @@ Result<int> docker_user_remove() {
     return have.error().code == Errc::not_found || have.error().code == Errc::unsupported
                ? Result<int>(0)
                : tl::unexpected(have.error());
-  std::string cmds;
-  for (int h : *have)
-    cmds += fmt::format("delete rule ip filter DOCKER-USER handle {}\n", h);
-  if (!cmds.empty())
-    if (auto r = nft_run(cmds); !r)
+  for (const auto &line : *have) {
+    // "-A DOCKER-USER ..." deleted by its own spec: "-D DOCKER-USER ...".
+    std::vector<std::string> args = {"-w"};
+    for (auto word : split(line, ' ')) {
+      std::string w(word);
+      if (w.size() >= 2 && w.front() == '"' && w.back() == '"')
+        w = w.substr(1, w.size() - 2);
+      if (!w.empty())
+        args.push_back(args.size() == 1 && w == "-A" ? "-D" : w);
+    }
+    if (auto r = run_iptables_nft(args); !r)
       return wrap(r, "cannot remove ctk's rules from DOCKER-USER");
+  }
   return static_cast<int>(have->size());
 }
 

@@ -21,3 +21,10 @@ trap _ctk_run_cleanup EXIT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"; }
 # expect_contains WHAT HAYSTACK NEEDLE
 expect_contains() { case "$2" in *"$3"*) ;; *) fail "$1: '$3' not in: $2";; esac; }
+
+# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds; fails
+# (status 1) once SECONDS have passed.
+wait_until() {
+    local end=$((SECONDS + $1)); shift
+    until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
+}

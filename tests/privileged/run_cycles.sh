@@ -42,7 +42,7 @@ done
 # A --rm run returns once the exit status is out; its monitor deletes the
 # host veth right after (the kernel's deletion waits for RCU callbacks).
 no_veths() { [ "$(nsenter --net="/run/netns/$NS" ip -o link show type veth | wc -l)" = 0 ]; }
-wait_until 5 no_veths
+wait_until 5 no_veths || fail "veths left: $(nsenter --net="/run/netns/$NS" ip -o link show type veth)"
 expect_eq "veths left" "$(nsenter --net="/run/netns/$NS" ip -o link show type veth | wc -l)" "0"
 findmnt -rn -o TARGET | grep -q "$T" && fail "mounts left under $T"
 if command -v jq >/dev/null; then

@@ -118,6 +118,23 @@ expect_eq "container to container, with the rules" "$(fetch $B 80)" "b"
 ctk run --rm bb sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 192.0.2.2 7000" >"$T/out" 2>"$T/run-c.err"
 expect_eq "to the client, another container" "$(tail -n 1 "$T/out")" "outside"
 expect_eq "no warning once the rules are in" "$(cat "$T/run-c.err")" ""
+# What the rules let in from outside: replies and published ports, not the
+# containers' other ports (as docker's rules for docker0; the rule into
+# ctk0 matches conntrack states ESTABLISHED, RELATED and DNAT only).
+ip -n "$CLIENT" route add 10.89.0.0/16 via 192.0.2.1 || fail "client route to ctk0"
+client_fetch() {
+    printf 'GET / HTTP/1.0\r\n\r\n' |
+        nsenter --net="/run/netns/$CLIENT" "$CTK_BUSYBOX_BIN" nc -w 2 "$1" "$2" 2>/dev/null | tail -n 1
+}
+expect_eq "from outside to an unpublished port of a, dropped" "$(client_fetch "$A" 80)" ""
+ctk run -d --name pub -p 8081:80 bb sh -c "mkdir /w && echo pub >/w/index.html && exec httpd -f -p 80 -h /w" \
+    >/dev/null || fail "run pub"
+pub_up() { [ "$(client_fetch 192.0.2.1 8081)" = pub ]; }
+wait_until 10 pub_up || fail "published port 8081 never answered from outside"
+expect_eq "from outside to a published port" "$(client_fetch 192.0.2.1 8081)" "pub"
+expect_contains "the rule into ctk0 is conntrack's" "$(ipt -S DOCKER-USER)" \
+    "-A DOCKER-USER -o ctk0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment \"ctk:docker-user\" -j ACCEPT"
+ctk rm -f pub >/dev/null || fail "rm pub"
 
 # The bridge's last container takes them away; docker's chains are as before.
 ctk rm -f a b >/dev/null || fail "rm a b"

@@ -34,10 +34,6 @@ gone() { # gone ID: true once nothing of ID is left (no_leftovers, quietly)
     [ ! -e "$T/root/containers/$1" ] && [ ! -e "$T/run/containers/$1" ] && ! cgroup_exists "$1" &&
         ! findmnt -rn -o TARGET | grep -q "$1"
 }
-wait_until() { # wait_until SECONDS CMD...
-    local end=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
-}
 
 # run -d, ps, the log.
 id=$(ctk run -d --name web --net none bb sh -c 'echo out; echo err >&2; echo data > /state; trap "exit 7" TERM; while :; do sleep 0.1; done') ||
