@@ -91,7 +91,7 @@ int run_exec(Call &call) {
   s.interactive = call.flag("interactive");
   s.detach = call.flag("detach");
   s.host_pty = spec.keep_host_fs;
-  return run_session(call, spec, s, "exec failed");
+  return run_session(call, spec, s, {"exec failed", "cannot exec in " + target, 125});
 }
 
 } // namespace ctk::plugins::exec

@@ -130,7 +130,7 @@ int run_nsenter(Call &call) {
 
   Session s;
   s.interactive = true; // stdio is passed through as is
-  return run_session(call, spec, s, "nsenter: failed to execute " + args.front());
+  return run_session(call, spec, s, {"nsenter: failed to execute " + args.front(), "nsenter", 1});
 }
 
 } // namespace ctk::plugins::exec

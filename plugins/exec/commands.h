@@ -27,9 +27,14 @@ struct Session {
 };
 // Spawns `spec`, runs the terminal session (relay, raw mode, window size,
 // signals forwarded to the command) and returns the command's exit status.
-// Errors are reported through `call`; `failed_prefix` starts the message of a
-// command that never ran ("exec failed").
-int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s,
-                const std::string &failed_prefix);
+// Errors are reported through `call`. A command that could not be executed
+// (126, 127) is reported as "<exec_prefix>: <cause>"; a failure to enter
+// (125) as "<enter_prefix>: <cause>" with status `enter_status`.
+struct Reporting {
+  std::string exec_prefix;
+  std::string enter_prefix;
+  int enter_status = 125;
+};
+int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Reporting &rep);
 
 } // namespace ctk::plugins::exec

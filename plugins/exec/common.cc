@@ -63,8 +63,7 @@ const int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SI
 
 } // namespace
 
-int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s,
-                const std::string &failed_prefix) {
+int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Reporting &rep) {
   const pid_t pid = spec.enter.target_pid;
   rt::UniqueFd devnull;
   rt::pty::Pair pair;
@@ -75,14 +74,14 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s,
     auto p = s.host_pty ? rt::pty::open_at("/dev/pts", have ? &ws : nullptr)
                         : rt::pty::open_in_mount_ns(pid, have ? &ws : nullptr);
     if (!p)
-      return call.fail(p.error(), 125);
+      return call.fail(p.error(), rep.enter_status);
     pair = std::move(*p);
     spec.tty = pair.slave.get();
   }
   if (s.detach || (!s.interactive && !s.tty)) {
     devnull.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull)
-      return call.fail("cannot open /dev/null", 125);
+      return call.fail("cannot open /dev/null", rep.enter_status);
     spec.stdin_fd = devnull.get();
     if (s.detach)
       spec.stdout_fd = spec.stderr_fd = devnull.get();
@@ -91,7 +90,7 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s,
 
   int sp[2];
   if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
-    return call.fail("cannot create a signal pipe", 125);
+    return call.fail("cannot create a signal pipe", rep.enter_status);
   rt::UniqueFd sig_r(sp[0]), sig_w(sp[1]);
   struct sigaction old[std::size(kForwarded)];
   if (!s.detach) {
@@ -116,7 +115,7 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s,
   pair.slave.reset(); // the master sees EIO once the command's side is closed
   if (!child) {
     restore_signals();
-    return call.fail(child.error(), 125);
+    return call.fail(rep.enter_prefix + ": " + child.error().message(), rep.enter_status);
   }
   auto forward = [&] {
     unsigned char sig;
@@ -163,9 +162,12 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s,
   auto done = rt::ns::wait(*child);
   restore_signals();
   if (!done)
-    return call.fail(done.error(), 125);
-  if (!done->error.empty())
-    return call.fail(failed_prefix + ": " + done->error, done->status);
+    return call.fail(done.error(), rep.enter_status);
+  if (!done->error.empty()) {
+    if (done->status == 126 || done->status == 127)
+      return call.fail(rep.exec_prefix + ": " + done->error, done->status);
+    return call.fail(rep.enter_prefix + ": " + done->error, rep.enter_status);
+  }
   return done->status;
 }
 
