@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/mount.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -78,7 +79,8 @@ struct Plan {
   std::vector<NsFd> ns;
   bool joins_pid = false, joins_user = false;
   UniqueFd root, cwd, target_mnt, host_mnt, helper, devnull;
-  std::vector<UniqueFd> cgroups;
+  detail::CgroupJoin cgroups;
+  bool in_v2_cgroup = false; // created there by clone3
   detail::Confinement conf;
   int pid_w = -1, status_w = -1;
   std::vector<std::string> env;
@@ -334,6 +336,12 @@ Result<void> apply_late_confinement(const Plan &p) {
   die(p, e == ENOENT ? 127 : 126, "exec: \"" + s.argv[0] + "\": " + std::strerror(e));
 }
 
+bool single_threaded() {
+  struct stat st{};
+  // A directory's link count is 2 + its subdirectories: one task is 3.
+  return ::stat("/proc/self/task", &st) == 0 && st.st_nlink == 3;
+}
+
 int status_code(int status) {
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
@@ -354,10 +362,12 @@ int status_code(int status) {
   ::signal(SIGCHLD, SIG_DFL);
   ::signal(SIGPIPE, SIG_DFL);
 
-  for (auto &fd : p.cgroups)
+  for (auto &fd : p.cgroups.v1_tasks)
     if (::write(fd.get(), "0", 1) != 1)
       die_errno(p, "cannot join the cgroups of PID " + std::to_string(s.enter.target_pid));
-  p.cgroups.clear();
+  if (p.cgroups.v2_procs && !p.in_v2_cgroup && ::write(p.cgroups.v2_procs.get(), "0", 1) != 1)
+    die_errno(p, "cannot join the cgroup of PID " + std::to_string(s.enter.target_pid));
+  p.cgroups = {};
 
   std::vector<int> keep = {0, 1, 2, p.pid_w, p.status_w, p.root.get(), p.cwd.get(),
                            p.target_mnt.get(), p.host_mnt.get(), p.helper.get(), p.devnull.get(),
@@ -506,7 +516,7 @@ Result<Spawned> spawn(const ExecSpec &spec) {
     p.host_mnt = std::move(*h);
   }
   if (spec.copy_cgroup) {
-    auto cg = detail::open_cgroup_procs(pid, paths);
+    auto cg = detail::open_cgroups(pid, paths);
     if (!cg)
       return tl::unexpected(cg.error());
     p.cgroups = std::move(*cg);
@@ -542,7 +552,24 @@ Result<Spawned> spawn(const ExecSpec &spec) {
   p.pid_w = pid_w.get();
   p.status_w = status_w.get();
   std::fflush(nullptr);
-  pid_t child = ::fork();
+  pid_t child = -1;
+  int pidfd = -1;
+  if (p.cgroups.v2_dir && single_threaded()) {
+    // Born in the target's v2 cgroup. Only from a single-threaded process:
+    // clone3 bypasses glibc's fork handling (malloc locks, atfork handlers).
+    clone_args ca{};
+    ca.flags = CLONE_INTO_CGROUP | CLONE_PIDFD;
+    ca.pidfd = reinterpret_cast<uintptr_t>(&pidfd);
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = static_cast<uint64_t>(p.cgroups.v2_dir.get());
+    child = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
+    if (child == 0)
+      p.in_v2_cgroup = true;
+    else if (child < 0)
+      pidfd = -1; // fall back to fork and a cgroup.procs write
+  }
+  if (child < 0)
+    child = ::fork();
   if (child < 0)
     return fail_errno("cannot fork");
   if (child == 0) {
@@ -559,7 +586,7 @@ Result<Spawned> spawn(const ExecSpec &spec) {
   Spawned out;
   out.child = child;
   out.command = child;
-  out.child_fd.reset(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+  out.child_fd.reset(pidfd >= 0 ? pidfd : static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   pid_t g = 0;
   ssize_t n;
   while ((n = ::read(pid_r.get(), &g, sizeof g)) < 0 && errno == EINTR) {

@@ -22,16 +22,35 @@
 
 namespace ctk::rt::ns::detail {
 
-Result<std::vector<UniqueFd>> open_cgroup_procs(pid_t pid, const HostPaths &paths) {
+Result<CgroupJoin> open_cgroups(pid_t pid, const HostPaths &paths) {
   const std::string what = "cannot join the cgroups of PID " + std::to_string(pid);
   auto text = read_file(paths.proc + "/" + std::to_string(pid) + "/cgroup");
   if (!text)
     return wrap(text, what);
+  // Already there (a plain process in our own cgroups): nothing to write.
+  // Moving a process in a v1 hierarchy waits for an RCU grace period
+  // (cgroup_threadgroup_rwsem), milliseconds that a no-op should not cost.
+  auto mine = read_file(paths.proc + "/self/cgroup");
+  std::vector<proc::CgroupEntry> own;
+  if (mine)
+    own = proc::parse_cgroup_file(*mine);
+  auto same_as_ours = [&](const proc::CgroupEntry &e) {
+    for (const auto &o : own)
+      if (o.hierarchy == e.hierarchy && o.controllers == e.controllers)
+        return o.path == e.path;
+    return false;
+  };
+  std::vector<proc::CgroupEntry> todo;
+  for (auto &e : proc::parse_cgroup_file(*text))
+    if (!same_as_ours(e))
+      todo.push_back(std::move(e));
+  if (todo.empty())
+    return CgroupJoin{};
   auto h = cgroup::Hierarchy::detect(paths);
   if (!h)
     return wrap(h, what);
-  std::vector<UniqueFd> out;
-  for (const auto &e : proc::parse_cgroup_file(*text)) {
+  CgroupJoin out;
+  for (const auto &e : todo) {
     const cgroup::Mount *m = nullptr;
     if (e.hierarchy == 0) {
       m = h->mount_for("");
@@ -51,11 +70,22 @@ Result<std::vector<UniqueFd>> open_cgroup_procs(pid_t pid, const HostPaths &path
         continue;
       rel = rel.substr(m->root.size());
     }
-    std::string file = m->mount_point + rel + "/cgroup.procs";
-    auto fd = open_fd(file, O_WRONLY);
-    if (!fd)
-      return wrap(fd, what);
-    out.push_back(std::move(*fd));
+    const std::string dir = m->mount_point + rel;
+    if (m->version == 1) {
+      auto fd = open_fd(dir + "/tasks", O_WRONLY);
+      if (!fd)
+        return wrap(fd, what);
+      out.v1_tasks.push_back(std::move(*fd));
+      continue;
+    }
+    auto d = open_fd(dir, O_RDONLY | O_DIRECTORY);
+    if (!d)
+      return wrap(d, what);
+    auto procs = open_fd(dir + "/cgroup.procs", O_WRONLY);
+    if (!procs)
+      return wrap(procs, what);
+    out.v2_dir = std::move(*d);
+    out.v2_procs = std::move(*procs);
   }
   return out;
 }
