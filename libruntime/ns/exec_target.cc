@@ -7,6 +7,8 @@
 #include <linux/seccomp.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,21 +119,46 @@ Result<std::vector<std::vector<sock_filter>>> read_seccomp_filters(pid_t pid) {
     ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
     return fail_errno(what, e);
   }
-  bool stopped = false;
-  for (int i = 0; i < 20000 && !stopped; ++i) {
+  // The stop is reported to us, the tracer, with SIGCHLD: wait for that
+  // (blocked, so it is not lost between the check and the wait) rather than
+  // poll with sleeps, with a deadline for a target that never stops.
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::pthread_sigmask(SIG_BLOCK, &chld, &old);
+  timespec deadline{};
+  ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += 1;
+  bool stopped = false, exited = false;
+  int err = 0;
+  while (!stopped && !exited && !err) {
     int st = 0;
     pid_t r = ::waitpid(pid, &st, __WALL | WNOHANG);
-    if (r == pid && WIFSTOPPED(st))
+    if (r == pid && WIFSTOPPED(st)) {
       stopped = true;
-    else if (r == pid)
-      return fail(Errc::not_found, what + ": it exited");
-    else if (r < 0 && errno != EINTR)
-      return fail_errno(what);
-    else {
-      timespec ts{0, 50000};
-      ::nanosleep(&ts, nullptr);
+      break;
     }
+    if (r == pid) {
+      exited = true;
+      break;
+    }
+    if (r < 0 && errno != EINTR) {
+      err = errno;
+      break;
+    }
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
+    if (left <= 0)
+      break;
+    timespec wait{static_cast<time_t>(left / 1000000000LL), static_cast<long>(left % 1000000000LL)};
+    ::sigtimedwait(&chld, nullptr, &wait);
   }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (exited)
+    return fail(Errc::not_found, what + ": it exited");
+  if (err)
+    return fail_errno(what, err);
   if (!stopped)
     return fail(Errc::timeout, what + ": it does not stop (is it paused?)");
   std::vector<std::vector<sock_filter>> filters;

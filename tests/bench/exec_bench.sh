@@ -42,8 +42,20 @@ for i in $(seq 100); do PLAINPID=$(pgrep -P "$PLAIN" -x sleep) && break; sleep 0
 
 C="$CTK_BIN --root $T/root --run-root $T/run"
 python3 - "$N" <<PY || fail "benchmark failed"
-import statistics, subprocess, sys, time
+import os, statistics, subprocess, sys, time
 n = int(sys.argv[1])
+
+def run(c):
+    """Wall time and CPU time (user+sys of the command and every process it waited for)."""
+    s = time.perf_counter()
+    p = subprocess.Popen(c.split(), stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    w = time.perf_counter() - s
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{c}: exit status {p.returncode}")
+    return w, ru.ru_utime + ru.ru_stime
+
 cmds = [
     ("nsenter -t PID -a /bin/true", "nsenter -t $PID -a /bin/true"),
     ("ctk exec PID /bin/true", "$C exec $PID /bin/true"),
@@ -57,26 +69,29 @@ cmds = [
     ("plain: ctk nsenter -a", "$C nsenter -t $PLAINPID -a /bin/true"),
 ]
 times = {k: [] for k, _ in cmds}
+cpus = {k: [] for k, _ in cmds}
 for k, c in cmds:  # warm-up, and every command must work
-    subprocess.run(c.split(), check=True, stdout=subprocess.DEVNULL)
+    run(c)
 for i in range(n):
     for k, c in cmds:
-        s = time.perf_counter()
-        subprocess.run(c.split(), check=True, stdout=subprocess.DEVNULL)
-        times[k].append(time.perf_counter() - s)
+        w, u = run(c)
+        times[k].append(w)
+        cpus[k].append(u)
 med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+cpu = {k: statistics.median(v) * 1000 for k, v in cpus.items()}
 base = med["nsenter -t PID -a /bin/true"]
-print(f"{'command (' + str(n) + ' runs, ms)':40s} {'median':>8s} {'ratio':>7s}")
+cbase = cpu["nsenter -t PID -a /bin/true"]
+print(f"{'command (' + str(n) + ' runs, ms)':40s} {'wall':>8s} {'ratio':>7s} {'cpu':>8s} {'ratio':>7s}")
 for k, _ in cmds[:5]:
-    print(f"{k:40s} {med[k]:8.2f} {med[k] / base:7.2f}")
-print(f"{'name resolution (exec NAME - exec PID)':40s} {med['ctk exec NAME /bin/true'] - med['ctk exec PID /bin/true']:8.2f}")
+    print(f"{k:40s} {med[k]:8.2f} {med[k] / base:7.2f} {cpu[k]:8.2f} {cpu[k] / cbase:7.2f}")
+print(f"{'name resolution (exec NAME - exec PID)':40s} {med['ctk exec NAME /bin/true'] - med['ctk exec PID /bin/true']:8.2f} {'':7s} {cpu['ctk exec NAME /bin/true'] - cpu['ctk exec PID /bin/true']:8.2f}")
 print(f"{'cgroup join (nsenter -a -c - nsenter -a)':40s} {med['ctk nsenter -t PID -a -c /bin/true'] - med['ctk nsenter -t PID -a /bin/true']:8.2f}")
 fl = med["ctk nsenter --help"] - med["nsenter --help"]
 print(f"{'front-end floor: nsenter --help':40s} {med['nsenter --help']:8.2f}")
 print(f"{'front-end floor: ctk nsenter --help':40s} {med['ctk nsenter --help']:8.2f} (+{fl:.2f})")
 pb = med["plain: nsenter -a"]
 for k in ("plain: nsenter -a", "plain: ctk exec", "plain: ctk nsenter -a"):
-    print(f"{k:40s} {med[k]:8.2f} {med[k] / pb:7.2f}")
+    print(f"{k:40s} {med[k]:8.2f} {med[k] / pb:7.2f} {cpu[k]:8.2f}")
 work_ctk = med["ctk nsenter -t PID -a /bin/true"] - med["ctk nsenter --help"]
 work_ns = base - med["nsenter --help"]
 print(f"{'entering only (minus --help): nsenter':40s} {work_ns:8.2f}")
