@@ -22,9 +22,11 @@ N=${CTK_BENCH_RUNS:-51}
 
 T=$(mktemp -d /tmp/ctk-exec-bench.XXXXXX)
 ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
-PLAIN=
+PLAIN= PLAINPID=
 cleanup() {
     local id
+    # The sleep is its pid namespace's init: only SIGKILL reaches it.
+    [ -n "$PLAINPID" ] && kill -9 "$PLAINPID"
     [ -n "$PLAIN" ] && kill -9 "$PLAIN"
     for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
     rm -rf "$T"
@@ -35,7 +37,7 @@ ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busyb
 ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
 ctk run -d --net none --name benchtarget bb sleep 100000 >/dev/null || fail "ctk run"
 PID=$(ctk inspect --format '{{.State.Pid}}' benchtarget)
-unshare --uts --ipc --net --pid --fork --mount --mount-proc sleep 100000 &
+unshare --uts --ipc --net --pid --fork --mount --mount-proc sleep 100000 </dev/null >/dev/null 2>&1 &
 PLAIN=$!
 for i in $(seq 100); do PLAINPID=$(pgrep -P "$PLAIN" -x sleep) && break; sleep 0.05; done
 [ -n "$PLAINPID" ] || fail "the plain target did not start"

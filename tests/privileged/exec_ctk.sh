@@ -63,6 +63,8 @@ x unshare -m true 2>/dev/null && fail "unshare -m worked under the container's s
 expect_eq "--privileged: full bounding set" "$(ctk exec --privileged web cat /proc/self/status | awk '$1=="CapBnd:"{print $2}')" \
     "$(awk '$1=="CapBnd:"{print $2}' /proc/self/status)"
 expect_eq "--privileged: no seccomp" "$(ctk exec --privileged web cat /proc/self/status | awk '$1=="Seccomp:"{print $2}')" "0"
+x sh -c 'mount -t tmpfs t /tmp' 2>/dev/null && fail "mount worked without --privileged"
+expect_eq "--privileged: mount works" "$(ctk exec --privileged web sh -c 'mkdir -p /m && mount -t tmpfs t /m && echo mounted; umount /m')" "mounted"
 # Users from the container's files.
 expect_eq "-u nobody" "$(ctk exec -u nobody web id -u)" "65534"
 expect_eq "-u uid:gid" "$(ctk exec -u 1000:1000 web sh -c 'echo $(id -u):$(id -g)')" "1000:1000"
@@ -88,6 +90,16 @@ expect_eq "no -i" "$(echo piped | ctk exec web cat)" ""
 ctk exec -d web sh -c 'sleep 0.3; echo done > /tmp/detached' || fail "exec -d"
 sleep 1
 expect_eq "-d ran" "$(x cat /tmp/detached)" "done"
+
+# Signals sent to ctk reach the command.
+"$CTK_BIN" --root "$T/root" --run-root "$T/run" exec web sh -c 'sleep 30 & p=$!; trap "kill $p; echo got-term > /tmp/sig; exit 7" TERM; wait' &
+CP=$!
+for i in $(seq 100); do pgrep -f 'sleep 30$' >/dev/null && break; sleep 0.05; done
+sleep 0.2
+kill -TERM "$CP"
+wait "$CP"; rc=$?
+expect_eq "SIGTERM forwarded: the command's status" "$rc" 7
+expect_eq "SIGTERM forwarded: the trap ran" "$(x cat /tmp/sig)" "got-term"
 
 # -t: a pty of the container's own devpts; `tty` names it and it exists inside.
 python3 - "$CTK_BIN" "$T" >"$T/tty.out" <<'PY' || fail "exec -t under a pty failed: $(cat "$T/tty.out")"

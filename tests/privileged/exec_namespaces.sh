@@ -12,6 +12,8 @@ command -v unshare >/dev/null && command -v ip >/dev/null || skip_or_fail "needs
 
 T=$(mktemp -d /tmp/ctk-exec-ns.XXXXXX)
 PIDS=()
+# The targets are the init of their pid namespace: only SIGKILL reaches them
+# from here, and killing unshare would leave them behind.
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill -9 "$p"; done
@@ -28,7 +30,7 @@ wait_file() { local i; for i in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.
 # A target in new mount, uts, ipc, net, pid, cgroup and time namespaces.
 unshare --mount --uts --ipc --net --pid --cgroup --time --fork --mount-proc \
     sh -c 'hostname ctk-exec-target; ip link set lo up; ip addr add 10.77.0.1/8 dev lo;
-           echo $$ > /dev/null; exec sleep 100000' &
+           exec sleep 100000' </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 UNSHARE=$!
 TGT=
@@ -37,6 +39,7 @@ for i in $(seq 200); do
     sleep 0.05
 done
 [ -n "$TGT" ] || fail "the unshare target did not start"
+PIDS+=("$TGT")
 echo "target: PID $TGT"
 
 for ns in mnt uts ipc net pid cgroup time; do
@@ -99,7 +102,7 @@ expect_eq "nsenter -e copies the target's environment" \
     "$(ctk nsenter -t "$TGT" -e -a sh -c 'echo ${CTK_SECRET_HOST_VAR:-unset}' )" "unset"
 
 # A user-namespaced target (unshare -U -r: root inside, us outside).
-unshare --user --map-root-user --pid --fork --mount --mount-proc sleep 100000 &
+unshare --user --map-root-user --pid --fork --mount --mount-proc sleep 100000 </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 UNS=$!
 UTGT=
@@ -108,6 +111,7 @@ for i in $(seq 200); do
     sleep 0.05
 done
 [ -n "$UTGT" ] || fail "the user-namespaced target did not start"
+PIDS+=("$UTGT")
 expect_eq "nsenter -U: the user namespace" "$(ctk nsenter -t "$UTGT" -U readlink /proc/self/ns/user)" \
     "$(readlink /proc/$UTGT/ns/user)"
 expect_eq "nsenter -a in a userns: uid 0 inside" "$(ctk nsenter -t "$UTGT" -a id -u)" "0"
@@ -140,7 +144,7 @@ one_line_error "not executable" 126 "ermission denied" ctk exec "$TGT" "$T/noexe
 
 # A target that exits during entry: every attempt either works or fails
 # with one clear line (status 125); none hangs or half-works.
-sleep 0.4 &
+sleep 0.4 </dev/null >/dev/null 2>&1 &
 SHORT=$!
 seen_fail=0
 for i in $(seq 40); do
