@@ -190,10 +190,10 @@ Result<std::vector<NsFd>> open_namespaces(const EnterSpec &spec) {
     int kind = ::ioctl(fd->get(), NS_GET_NSTYPE);
     if (kind < 0 && errno == ENOTTY)
       return fail(Errc::invalid_argument,
-                  "cannot enter " + what_of(spec, t) + ": not a namespace file");
+                  "cannot enter " + what_of(spec, t) + ": not a namespace file", EINVAL);
     if (kind >= 0 && kind != clone_flag(t))
-      return fail(Errc::invalid_argument, "cannot enter " + what_of(spec, t) +
-                                              ": it is a namespace of another type");
+      return fail(Errc::invalid_argument,
+                  "cannot enter " + what_of(spec, t) + ": a namespace of another type", EINVAL);
     if (t == NsType::user) {
       // setns(2) refuses to re-enter the caller's own user namespace
       // (EINVAL); nsenter -a skips it for the same reason. Joining it would
