@@ -62,6 +62,10 @@ int run_exec(Call &call) {
   if (!env)
     return call.fail(env.error(), 125);
   std::vector<std::string> entries;
+  // HOME follows -u (docker sets it from the user's passwd entry), unless
+  // the environment has one and no -u was given; -e and --env-file win.
+  if (call.get("user") || !ns::env_get(*env, "HOME"))
+    entries.push_back("HOME=" + cred.home);
   for (const auto &file : call.get_all("env-file")) {
     auto text = rt::read_file(file);
     if (!text)
@@ -80,8 +84,6 @@ int run_exec(Call &call) {
   auto merged = ns::merge_env(std::move(*env), entries, lookup);
   if (!ns::env_get(merged, "PATH"))
     merged.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  if (call.get("user") || !ns::env_get(merged, "HOME"))
-    merged = ns::merge_env(std::move(merged), {"HOME=" + cred.home}, nullptr);
   if (call.flag("tty") && !ns::env_get(merged, "TERM"))
     merged.push_back("TERM=xterm");
   spec.env = std::move(merged);
