@@ -266,8 +266,7 @@ merge_env(std::vector<std::string> base, const std::vector<std::string> &entries
   return base;
 }
 
-Result<std::vector<std::string>> parse_env_file(std::string_view text,
-                                                const std::string &origin) {
+Result<std::vector<std::string>> parse_env_file(std::string_view text, const std::string &origin) {
   std::vector<std::string> out;
   size_t n = 0;
   for (auto raw : split_lines(text)) {
@@ -281,9 +280,9 @@ Result<std::vector<std::string>> parse_env_file(std::string_view text,
       continue;
     std::string_view key = line.substr(0, line.find('='));
     if (key.empty() || key.find_first_of(" \t") != std::string_view::npos)
-      return fail(Errc::invalid_argument,
-                  "env file " + origin + ": line " + std::to_string(n) + ": variable '" +
-                      std::string(key) + "' contains whitespaces");
+      return fail(Errc::invalid_argument, "env file " + origin + ": line " + std::to_string(n) +
+                                              ": variable '" + std::string(key) +
+                                              "' contains whitespaces");
     out.emplace_back(line);
   }
   return out;

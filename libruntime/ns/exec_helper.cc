@@ -25,11 +25,11 @@ Result<UniqueFd> sealed_exec_helper(const std::string &path_in) {
   UniqueFd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!src)
     return fail_errno("cannot open the exec helper " + path);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(src.get(), &st) != 0)
     return fail_errno("cannot stat " + path);
-  UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "ctk-exec",
-                                          MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  UniqueFd mem(
+      static_cast<int>(::syscall(SYS_memfd_create, "ctk-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (!mem)
     return fail_errno("cannot create a memfd for the exec helper");
   off_t off = 0;
@@ -39,7 +39,8 @@ Result<UniqueFd> sealed_exec_helper(const std::string &path_in) {
       return fail_errno("cannot copy the exec helper " + path);
   }
   if (::fchmod(mem.get(), 0555) != 0 ||
-      ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+      ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+          0)
     return fail_errno("cannot seal the exec helper");
   return mem;
 }

@@ -15,9 +15,9 @@ namespace ctk::rt::ns::detail {
 struct Confinement {
   uint64_t bounding = ~0ull, inheritable = 0, ambient = 0;
   bool no_new_privs = false;
-  int seccomp_mode = 0;                         // 0 none, 1 strict, 2 filter
+  int seccomp_mode = 0;                          // 0 none, 1 strict, 2 filter
   std::vector<std::vector<sock_filter>> filters; // oldest first
-  std::string label;                            // what to write to /proc/self/attr/exec
+  std::string label;                             // what to write to /proc/self/attr/exec
   bool apparmor = false;
 };
 Result<Confinement> read_confinement(pid_t pid, const HostPaths &paths);

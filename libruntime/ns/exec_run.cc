@@ -15,7 +15,9 @@
 // caller can forward signals to it), `status_w` a "<status> <message>" when
 // anything fails before the command runs. Both are close-on-exec: EOF on
 // status_w with nothing read means the command is running.
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/mount.h>
@@ -27,8 +29,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <dirent.h>
-#include <grp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,8 +62,8 @@ Result<void> validate(const ExecSpec &spec) {
     return fail(Errc::invalid_argument, "no root directory given");
   if ((spec.cwd == PathMode::host_dir || spec.cwd == PathMode::ns_dir) && spec.cwd_path.empty())
     return fail(Errc::invalid_argument, "no working directory given");
-  if ((spec.root == PathMode::target || spec.cwd == PathMode::target ||
-       spec.copy_cgroup || spec.copy_confinement || spec.keep_host_fs) &&
+  if ((spec.root == PathMode::target || spec.cwd == PathMode::target || spec.copy_cgroup ||
+       spec.copy_confinement || spec.keep_host_fs) &&
       spec.enter.target_pid <= 0)
     return fail(Errc::invalid_argument, "a target process is needed");
   if (spec.keep_host_fs && spec.root != PathMode::keep)
@@ -114,14 +114,22 @@ void close_except(std::vector<int> keep) {
 
 int clone_flag(NsType t) {
   switch (t) {
-  case NsType::cgroup: return CLONE_NEWCGROUP;
-  case NsType::ipc: return CLONE_NEWIPC;
-  case NsType::mnt: return CLONE_NEWNS;
-  case NsType::net: return CLONE_NEWNET;
-  case NsType::pid: return CLONE_NEWPID;
-  case NsType::time: return 0x00000080;
-  case NsType::user: return CLONE_NEWUSER;
-  case NsType::uts: return CLONE_NEWUTS;
+  case NsType::cgroup:
+    return CLONE_NEWCGROUP;
+  case NsType::ipc:
+    return CLONE_NEWIPC;
+  case NsType::mnt:
+    return CLONE_NEWNS;
+  case NsType::net:
+    return CLONE_NEWNET;
+  case NsType::pid:
+    return CLONE_NEWPID;
+  case NsType::time:
+    return 0x00000080;
+  case NsType::user:
+    return CLONE_NEWUSER;
+  case NsType::uts:
+    return CLONE_NEWUTS;
   }
   return 0;
 }
@@ -142,10 +150,11 @@ std::string ns_what(const Plan &p, NsType t) {
 // empty for the command's process to mount.
 void build_host_root(Plan &p) {
   if (::setns(p.target_mnt.get(), CLONE_NEWNS) != 0)
-    die_errno(p, "cannot enter the mount namespace of PID " + std::to_string(p.spec->enter.target_pid));
-  int tree = static_cast<int>(::syscall(SYS_open_tree, p.root.get(), "",
-                                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-                                            AT_EMPTY_PATH));
+    die_errno(p, "cannot enter the mount namespace of PID " +
+                     std::to_string(p.spec->enter.target_pid));
+  int tree = static_cast<int>(
+      ::syscall(SYS_open_tree, p.root.get(), "",
+                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH));
   if (tree < 0)
     die_errno(p, "cannot clone the root of PID " + std::to_string(p.spec->enter.target_pid));
   if (::setns(p.host_mnt.get(), CLONE_NEWNS) != 0 || ::unshare(CLONE_NEWNS) != 0)
@@ -164,7 +173,7 @@ void build_host_root(Plan &p) {
     if (name == "." || name == ".." || name == "target")
       continue;
     std::string src = "/" + name, dst = std::string(base) + "/" + name;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(src.c_str(), &st) != 0)
       continue;
     if (S_ISLNK(st.st_mode)) {
@@ -200,7 +209,7 @@ void build_host_root(Plan &p) {
 std::string find_in_path(const std::string &file, const std::string &path) {
   for (auto dir : split(path, ':')) {
     std::string cand = std::string(dir.empty() ? "." : dir) + "/" + file;
-    struct stat st{};
+    struct stat st {};
     if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode))
       return cand;
   }
@@ -257,7 +266,8 @@ Result<void> apply_late_confinement(const Plan &p) {
   if (s.keep_host_fs) {
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
       die_errno(p, "cannot mount the target's /proc");
-    if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr) != 0)
+    if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr) !=
+        0)
       die_errno(p, "cannot mount the target's /sys");
   }
   if (s.tty >= 0) {
@@ -293,7 +303,8 @@ Result<void> apply_late_confinement(const Plan &p) {
   if (file.find('/') == std::string::npos) {
     std::string path;
     if (envp) {
-      path = env_get(*envp, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+      path = env_get(*envp, "PATH")
+                 .value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     } else {
       const char *v = ::getenv("PATH");
       path = v ? v : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -337,7 +348,7 @@ Result<void> apply_late_confinement(const Plan &p) {
 }
 
 bool single_threaded() {
-  struct stat st{};
+  struct stat st {};
   // A directory's link count is 2 + its subdirectories: one task is 3.
   return ::stat("/proc/self/task", &st) == 0 && st.st_nlink == 3;
 }
@@ -369,9 +380,21 @@ int status_code(int status) {
     die_errno(p, "cannot join the cgroup of PID " + std::to_string(s.enter.target_pid));
   p.cgroups = {};
 
-  std::vector<int> keep = {0, 1, 2, p.pid_w, p.status_w, p.root.get(), p.cwd.get(),
-                           p.target_mnt.get(), p.host_mnt.get(), p.helper.get(), p.devnull.get(),
-                           s.tty, s.stdin_fd, s.stdout_fd, s.stderr_fd};
+  std::vector<int> keep = {0,
+                           1,
+                           2,
+                           p.pid_w,
+                           p.status_w,
+                           p.root.get(),
+                           p.cwd.get(),
+                           p.target_mnt.get(),
+                           p.host_mnt.get(),
+                           p.helper.get(),
+                           p.devnull.get(),
+                           s.tty,
+                           s.stdin_fd,
+                           s.stdout_fd,
+                           s.stderr_fd};
   for (auto &n : p.ns)
     keep.push_back(n.fd.get());
   close_except(keep);
@@ -414,7 +437,8 @@ int status_code(int status) {
   if ((p.joins_pid && s.fork) || s.detach) {
     pid_t g = ::fork();
     if (g < 0)
-      die_errno(p, "cannot fork into the pid namespace of PID " + std::to_string(s.enter.target_pid));
+      die_errno(p,
+                "cannot fork into the pid namespace of PID " + std::to_string(s.enter.target_pid));
     if (g == 0) {
       ::close(p.pid_w);
       p.pid_w = -1;
@@ -476,7 +500,9 @@ Result<Spawned> spawn(const ExecSpec &spec) {
   if (spec.keep_host_fs) {
     // The host's mount namespace (a private copy), and the host's user
     // namespace: the mounts of that copy need its privileges.
-    auto drop = [](std::vector<NsType> &v, NsType t) { v.erase(std::remove(v.begin(), v.end(), t), v.end()); };
+    auto drop = [](std::vector<NsType> &v, NsType t) {
+      v.erase(std::remove(v.begin(), v.end(), t), v.end());
+    };
     drop(enter.types, NsType::mnt);
     drop(enter.types, NsType::user);
   }

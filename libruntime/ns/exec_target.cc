@@ -5,10 +5,10 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,7 +148,8 @@ Result<std::vector<std::vector<sock_filter>>> read_seccomp_filters(pid_t pid) {
     }
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
-    long long left = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
+    long long left =
+        (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
     if (left <= 0)
       break;
     timespec wait{static_cast<time_t>(left / 1000000000LL), static_cast<long>(left % 1000000000LL)};
@@ -208,8 +209,8 @@ Result<Confinement> read_confinement(pid_t pid, const HostPaths &paths) {
       c.seccomp_mode = trim(line.substr(8)) == "2" ? 2 : (trim(line.substr(8)) == "1" ? 1 : 0);
   }
   if (c.seccomp_mode == 1)
-    return fail(Errc::unsupported, "cannot enter PID " + std::to_string(pid) +
-                                       ": it runs in seccomp strict mode");
+    return fail(Errc::unsupported,
+                "cannot enter PID " + std::to_string(pid) + ": it runs in seccomp strict mode");
   if (c.seccomp_mode == 2) {
     auto f = read_seccomp_filters(pid);
     if (!f)

@@ -51,8 +51,8 @@ Result<void> relay(const RelayFds &f, const std::function<void()> &on_event) {
   int in = f.in;
   int master = f.master;
   while (true) {
-    pollfd pf[4] = {{in, POLLIN, 0}, {master, POLLIN, 0}, {f.done_fd, POLLIN, 0},
-                    {f.event_fd, POLLIN, 0}};
+    pollfd pf[4] = {
+        {in, POLLIN, 0}, {master, POLLIN, 0}, {f.done_fd, POLLIN, 0}, {f.event_fd, POLLIN, 0}};
     if (::poll(pf, 4, -1) < 0) {
       if (errno == EINTR)
         continue;

@@ -17,8 +17,8 @@ struct NsOption {
   NsType type;
 };
 constexpr NsOption kNsOptions[] = {
-    {"mount", NsType::mnt}, {"uts", NsType::uts},       {"ipc", NsType::ipc},
-    {"net", NsType::net},   {"pid", NsType::pid},       {"cgroup", NsType::cgroup},
+    {"mount", NsType::mnt}, {"uts", NsType::uts},   {"ipc", NsType::ipc},
+    {"net", NsType::net},   {"pid", NsType::pid},   {"cgroup", NsType::cgroup},
     {"user", NsType::user}, {"time", NsType::time},
 };
 

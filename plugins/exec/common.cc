@@ -26,7 +26,7 @@ rt::Result<pid_t> target_pid(const Call &call, const std::string &target) {
   if (rt::parse_int(t, n)) {
     if (n <= 0)
       return rt::fail(rt::Errc::invalid_argument, "invalid PID \"" + target + "\"");
-    struct stat st{};
+    struct stat st {};
     if (::stat(("/proc/" + std::to_string(n)).c_str(), &st) != 0)
       return rt::fail(rt::Errc::not_found, "no such process: " + std::to_string(n));
     return static_cast<pid_t>(n);
@@ -99,7 +99,7 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Repo
   if (!s.detach) {
     g_sig_pipe = sig_w.get();
     for (size_t i = 0; i < std::size(kForwarded); ++i) {
-      struct sigaction sa{};
+      struct sigaction sa {};
       sa.sa_sigaction = on_signal;
       sigemptyset(&sa.sa_mask);
       sa.sa_flags = SA_RESTART | SA_SIGINFO;

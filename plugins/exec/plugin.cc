@@ -4,7 +4,9 @@
 namespace ctk::plugins::exec {
 namespace {
 
-template <class T, size_t N> constexpr size_t count(const T (&)[N]) { return N; }
+template <class T, size_t N> constexpr size_t count(const T (&)[N]) {
+  return N;
+}
 
 // docker exec's options, in its order, and ctk's --keep-host-fs.
 const ctk_option_v1 kExecOptions[] = {
@@ -56,8 +58,7 @@ const ctk_option_v1 kNsenterOptions[] = {
     {"preserve-credentials", 0, CTK_OPT_FLAG, CTK_ARG_STRING, nullptr, nullptr,
      "do not touch uids or gids"},
     {"root", 'r', CTK_OPT_OPTIONAL_VALUE, CTK_ARG_PATH, "DIR", nullptr, "set the root directory"},
-    {"wd", 'w', CTK_OPT_OPTIONAL_VALUE, CTK_ARG_PATH, "DIR", nullptr,
-     "set the working directory"},
+    {"wd", 'w', CTK_OPT_OPTIONAL_VALUE, CTK_ARG_PATH, "DIR", nullptr, "set the working directory"},
     {"wdns", 'W', 0, CTK_ARG_PATH, "DIR", nullptr, "set the working directory in namespace"},
     {"env", 'e', CTK_OPT_FLAG, CTK_ARG_STRING, nullptr, nullptr,
      "inherit environment variables from target process"},
@@ -89,8 +90,7 @@ const ctk_command_v1 kCommands[] = {
      "TARGET may be given as the first word instead of -t. Namespaces are joined in nsenter's "
      "order (the user namespace first or last, whichever keeps the privilege to join the rest).",
      kNsenterOptions, count(kNsenterOptions), kNsenterPositionals, count(kNsenterPositionals),
-     nullptr, 0, CTK_CMD_INTERACTIVE | CTK_CMD_STOP_AT_POSITIONAL,
-     &rt::plugin::entry<run_nsenter>},
+     nullptr, 0, CTK_CMD_INTERACTIVE | CTK_CMD_STOP_AT_POSITIONAL, &rt::plugin::entry<run_nsenter>},
 };
 
 } // namespace

@@ -111,13 +111,15 @@ TEST(ExecEnv, EnvFileSkipsCommentsAndBlankLinesAndRejectsSpacesInKeys) {
   EXPECT_EQ(*e, (std::vector<std::string>{"X=1", "Y", "Z=a b"}));
   auto bad = ns::parse_env_file("OK=1\nBAD KEY=2\n", "f.env");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message(), "env file f.env: line 2: variable 'BAD KEY' contains whitespaces");
+  EXPECT_EQ(bad.error().message(),
+            "env file f.env: line 2: variable 'BAD KEY' contains whitespaces");
 }
 
 TEST(ExecIds, MapsHostIdsIntoTheNamespace) {
   const std::string identity = "         0          0 4294967295\n";
   EXPECT_EQ(ns::map_to_inside(identity, 1000), 1000u);
-  const std::string rootless = "         0       1000          1\n         1     100000      65536\n";
+  const std::string rootless =
+      "         0       1000          1\n         1     100000      65536\n";
   EXPECT_EQ(ns::map_to_inside(rootless, 1000), 0u);
   EXPECT_EQ(ns::map_to_inside(rootless, 100005), 6u);
   EXPECT_EQ(ns::map_to_inside(rootless, 0), std::nullopt);

@@ -27,7 +27,9 @@
 
 #ifdef CTK_EXEC_LIBC
 #include <unistd.h>
-static long sys3(long n, long a, long b, long c) { return syscall(n, a, b, c); }
+static long sys3(long n, long a, long b, long c) {
+  return syscall(n, a, b, c);
+}
 #elif defined(__x86_64__)
 static long sys3(long n, long a, long b, long c) {
   long r;
@@ -48,20 +50,34 @@ static long sys3(long n, long a, long b, long c) {
 /* errno names as docker prints them (Go's lowercase strerror). */
 static const char *errno_text(long e) {
   switch (e) {
-  case ENOENT: return "no such file or directory";
-  case EACCES: return "permission denied";
-  case ENOEXEC: return "exec format error";
-  case ENOTDIR: return "not a directory";
-  case EISDIR: return "is a directory";
-  case ELOOP: return "too many levels of symbolic links";
-  case E2BIG: return "argument list too long";
-  case ENOMEM: return "cannot allocate memory";
-  case ETXTBSY: return "text file busy";
-  case ENAMETOOLONG: return "file name too long";
-  case EPERM: return "operation not permitted";
-  case EINVAL: return "invalid argument";
-  case EIO: return "input/output error";
-  case ELIBBAD: return "accessing a corrupted shared library";
+  case ENOENT:
+    return "no such file or directory";
+  case EACCES:
+    return "permission denied";
+  case ENOEXEC:
+    return "exec format error";
+  case ENOTDIR:
+    return "not a directory";
+  case EISDIR:
+    return "is a directory";
+  case ELOOP:
+    return "too many levels of symbolic links";
+  case E2BIG:
+    return "argument list too long";
+  case ENOMEM:
+    return "cannot allocate memory";
+  case ETXTBSY:
+    return "text file busy";
+  case ENAMETOOLONG:
+    return "file name too long";
+  case EPERM:
+    return "operation not permitted";
+  case EINVAL:
+    return "invalid argument";
+  case EIO:
+    return "input/output error";
+  case ELIBBAD:
+    return "accessing a corrupted shared library";
   }
   return 0;
 }
@@ -128,7 +144,9 @@ static int helper_main(int argc, char **argv, char **envp) {
 
 #ifdef CTK_EXEC_LIBC
 extern char **environ;
-int main(int argc, char **argv) { return helper_main(argc, argv, environ); }
+int main(int argc, char **argv) {
+  return helper_main(argc, argv, environ);
+}
 #else
 /* The kernel's initial stack: argc, argv[], NULL, envp[], NULL. */
 __attribute__((used)) static void start_c(long *sp) {

@@ -98,7 +98,7 @@ enum class PathMode {
 };
 
 struct ExecSpec {
-  EnterSpec enter;            // target pid, namespace types, namespace files
+  EnterSpec enter; // target pid, namespace types, namespace files
   PathMode root = PathMode::keep;
   std::string root_path;
   PathMode cwd = PathMode::keep;
@@ -114,7 +114,7 @@ struct ExecSpec {
   std::optional<std::vector<gid_t>> groups;
   bool preserve_credentials = false;
 
-  bool copy_cgroup = false;      // join the target's cgroups (v1 hierarchies and v2)
+  bool copy_cgroup = false; // join the target's cgroups (v1 hierarchies and v2)
   // Take the target's capability bounding set and inheritable/ambient sets,
   // no_new_privs, seccomp filters and LSM label (docker exec's confinement).
   bool copy_confinement = false;
@@ -143,10 +143,10 @@ struct ExecSpec {
 Result<void> validate(const ExecSpec &spec);
 
 struct Spawned {
-  pid_t child = 0;     // our direct child; waited for by wait()
-  pid_t command = 0;   // host PID of the command's process (signals go here)
-  UniqueFd status;     // the child's report pipe
-  UniqueFd child_fd;   // pidfd of `child`: readable once it exited (for poll loops)
+  pid_t child = 0;   // our direct child; waited for by wait()
+  pid_t command = 0; // host PID of the command's process (signals go here)
+  UniqueFd status;   // the child's report pipe
+  UniqueFd child_fd; // pidfd of `child`: readable once it exited (for poll loops)
 };
 
 // Forks, enters and execs. Errors before the fork (a namespace file that
