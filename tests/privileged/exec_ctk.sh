@@ -78,6 +78,12 @@ ctk exec web sh -c 'mkdir -p /tmp/evil && echo "evil:x:4242:4242::/:/bin/sh" > /
 ctk exec web sh -c 'cp /etc/passwd /etc/passwd.orig && ln -sf ../../../../../../tmp/evil/passwd /etc/passwd'
 expect_eq "passwd through a symlink stays inside" "$(ctk exec -u evil web id -u)" "4242"
 ctk exec web sh -c 'rm /etc/passwd && mv /etc/passwd.orig /etc/passwd'
+# No host descriptor crosses in, not even one the caller leaks (fd 7 here):
+# stdin/stdout/stderr and the directory ls itself opens.
+expect_eq "only stdio inside" "$(x ls /proc/self/fd 7</etc/hostname | tr '\n' ' ')" "0 1 2 3 "
+# and no host working directory or root.
+expect_eq "cwd and root are the container's" "$(cd /usr && x sh -c 'readlink /proc/self/cwd; readlink /proc/self/root')" "/tmp
+/"
 # Exit statuses.
 expect_eq "exit status" "$(x sh -c 'exit 42'; echo $?)" "42"
 out=$(x no-such-command 2>&1); rc=$?
