@@ -112,13 +112,14 @@ python3 - "$CTK_BIN" "$T" >"$T/tty.out" <<'PY' || fail "exec -t under a pty fail
 import os, pty, sys, select
 ctk, t = sys.argv[1], sys.argv[2]
 argv = [ctk, "--root", t + "/root", "--run-root", t + "/run", "exec", "-t", "web", "sh", "-c",
-        "tty; stty size; test -c $(tty) && echo exists"]
+        "tty; stty size; test -c $(tty) && echo exists; sleep 1; stty size"]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(ctk, argv)
 import fcntl, termios, struct
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
 out = b""
+resized = False
 while True:
     try:
         r, _, _ = select.select([fd], [], [], 10)
@@ -128,6 +129,10 @@ while True:
         if not b:
             break
         out += b
+        if b"exists" in out and not resized:
+            # The terminal changes size: SIGWINCH reaches ctk, which passes the size on.
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 44, 123, 0, 0))
+            resized = True
     except OSError:
         break
 _, st = os.waitpid(pid, 0)
@@ -138,6 +143,7 @@ ttyname=$(sed -n 1p "$T/tty.out")
 [[ $ttyname =~ ^/dev/pts/[0-9]+$ ]] || fail "-t: tty printed '$ttyname'"
 expect_eq "-t: window size" "$(sed -n 2p "$T/tty.out")" "33 111"
 expect_eq "-t: the pty exists inside" "$(sed -n 3p "$T/tty.out")" "exists"
+expect_eq "-t: the window size follows the terminal" "$(sed -n 4p "$T/tty.out")" "44 123"
 
 # --keep-host-fs: the host's ps, the container's processes; its root at /target.
 ps_out=$(ctk exec --keep-host-fs web ps -e -o pid=,comm=,args=) || fail "exec --keep-host-fs ps"
