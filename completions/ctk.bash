@@ -13,7 +13,7 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="cgroup commit completion debug diff help history images import inspect kill layers load logs pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
+_ctk_commands="cgroup commit completion debug diff exec help history images import inspect kill layers load logs nsenter pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
 
 _ctk_group() {
     case "$1" in
@@ -67,6 +67,12 @@ _ctk_command() {
         valopts="--format:none"
         poskinds="image image"
         stop=0
+        ;;
+    "exec")
+        opts="--detach -d --env -e --env-file --interactive -i --privileged --tty -t --user -u --workdir -w --keep-host-fs --help"
+        valopts="--env:none -e:none --env-file:path --user:none -u:none --workdir:path -w:path"
+        poskinds="container command..."
+        stop=1
         ;;
     "help")
         opts="--help"
@@ -145,6 +151,12 @@ _ctk_command() {
         valopts="--tail:none -n:none --since:none"
         poskinds="container"
         stop=0
+        ;;
+    "nsenter")
+        opts="--all -a --target -t --mount -m --uts -u --ipc -i --net -n --pid -p --cgroup -C --user -U --time -T --setuid -S --setgid -G --preserve-credentials --root -r --wd -w --wdns -W --env -e --no-fork -F --join-cgroup -c --help"
+        valopts="--target:container -t:container --setuid:none -S:none --setgid:none -G:none --wdns:path -W:path"
+        poskinds="container command..."
+        stop=1
         ;;
     "pidmap")
         opts="--host-pid --ns-pid --backend --format --no-trunc --help"

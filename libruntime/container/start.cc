@@ -32,6 +32,7 @@
 
 #include "ctk/runtime/cgroup.h"
 #include "ctk/runtime/container_ops.h"
+#include "ctk/runtime/exec.h"
 #include "ctk/runtime/image_store.h"
 #include "ctk/runtime/pty.h"
 #include "internal.h"
@@ -544,38 +545,6 @@ void teardown(const Prepared &p, const std::optional<cgroup::ContainerCgroup> &c
 
 } // namespace
 
-Result<UniqueFd> detail::sealed_exec_helper(const std::string &path_in) {
-  std::string path = path_in;
-  if (path.empty()) {
-    char self[4096];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-      return fail_errno("cannot find ctk's own binary");
-    std::string bin(self, static_cast<size_t>(n));
-    path = bin.substr(0, bin.rfind('/')) + "/../libexec/ctk/ctk-exec";
-  }
-  UniqueFd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!src)
-    return fail_errno("cannot open the exec helper " + path);
-  struct stat st{};
-  if (::fstat(src.get(), &st) != 0)
-    return fail_errno("cannot stat " + path);
-  UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "ctk-exec",
-                                          MFD_CLOEXEC | MFD_ALLOW_SEALING)));
-  if (!mem)
-    return fail_errno("cannot create a memfd for the exec helper");
-  off_t off = 0;
-  while (off < st.st_size) {
-    ssize_t n = ::sendfile(mem.get(), src.get(), &off, static_cast<size_t>(st.st_size - off));
-    if (n <= 0)
-      return fail_errno("cannot copy the exec helper " + path);
-  }
-  if (::fchmod(mem.get(), 0555) != 0 ||
-      ::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-    return fail_errno("cannot seal the exec helper");
-  return mem;
-}
-
 Result<Started> start(const Paths &paths, const std::string &id, const StartOptions &opt) {
   auto lock = FileLock::acquire(paths.run_dir(id) + "/lock", LockMode::exclusive);
   if (!lock) {
@@ -639,7 +608,7 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
     return fail(Errc::not_found, what + ": --init needs " + opt.init_path +
                                      " (Debian package tini)");
 
-  auto helper = detail::sealed_exec_helper(opt.exec_helper);
+  auto helper = ns::sealed_exec_helper(opt.exec_helper);
   if (!helper)
     return wrap(helper, what);
   p.exec_fd = helper->get();

@@ -14,6 +14,8 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,6 +185,15 @@ Result<std::vector<NsFd>> open_namespaces(const EnterSpec &spec) {
     auto fd = open_fd(path, O_RDONLY);
     if (!fd)
       return wrap(fd, "cannot open " + what_of(spec, t));
+    // A file that is not a namespace (or another type) would only fail at
+    // setns in the child, as a bare EINVAL: say what it is here.
+    int kind = ::ioctl(fd->get(), NS_GET_NSTYPE);
+    if (kind < 0 && errno == ENOTTY)
+      return fail(Errc::invalid_argument,
+                  "cannot enter " + what_of(spec, t) + ": not a namespace file", EINVAL);
+    if (kind >= 0 && kind != clone_flag(t))
+      return fail(Errc::invalid_argument,
+                  "cannot enter " + what_of(spec, t) + ": a namespace of another type", EINVAL);
     if (t == NsType::user) {
       // setns(2) refuses to re-enter the caller's own user namespace
       // (EINVAL); nsenter -a skips it for the same reason. Joining it would

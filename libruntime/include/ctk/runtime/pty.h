@@ -9,11 +9,13 @@
 //
 //   auto pair = ctk::rt::pty::open_in_mount_ns(target_pid);  // ctk exec -t
 //   auto pair = ctk::rt::pty::open_at("/dev/pts");           // inside the container
+//   ctk::rt::pty::relay({.in = 0, .out = 1, .master = pair->master.get(), .done_fd = pidfd});
 #pragma once
 
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +42,22 @@ Result<Pair> open_in_mount_ns(pid_t pid, const winsize *size = nullptr);
 // Makes `slave` the controlling terminal and stdin/stdout/stderr of the
 // calling process (after setsid). For a child just before exec.
 Result<void> make_controlling(int slave);
+
+// Copies both ways between the caller's streams and a pty master: `in` to
+// the master, the master to `out`, until `done_fd` (a pidfd of the process
+// on the other side) becomes readable; then what the master still holds is
+// drained and relay returns. EOF on `in` sends the terminal's EOF character
+// once and stops reading it. When `event_fd` is readable, `on_event` runs
+// (the caller's signal pipe: forward a signal, copy the window size). Any fd
+// may be -1. The caller owns the terminal modes; relay never prints.
+struct RelayFds {
+  int in = -1;
+  int out = -1;
+  int master = -1;
+  int done_fd = -1;
+  int event_fd = -1;
+};
+Result<void> relay(const RelayFds &fds, const std::function<void()> &on_event = {});
 
 // SCM_RIGHTS over a unix socket: one message with `data` (at least one byte is
 // sent) and the fds. recv_fds returns the fds received (O_CLOEXEC) and fills
