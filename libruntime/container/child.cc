@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "ctk/runtime/exec.h"
 #include "ctk/runtime/pty.h"
 #include "internal.h"
 
@@ -321,89 +322,17 @@ void setup_cgroupfs(const ChildSpec &s) {
     die_errno(s, "cannot make /sys/fs/cgroup read-only");
 }
 
-struct Ids {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;
-  std::string home = "/";
-};
-
 // -u USER[:GROUP] against the container's /etc/passwd and /etc/group (read
-// after pivot_root, so they are the container's files); numeric IDs need no entry.
-Ids resolve_user(const ChildSpec &s) {
-  Ids ids;
-  std::string user = s.cfg->user, group;
-  if (auto colon = user.find(':'); colon != std::string::npos) {
-    group = user.substr(colon + 1);
-    user = user.substr(0, colon);
-  }
-  auto passwd = read_file("/etc/passwd");
-  auto groups = read_file("/etc/group");
-  long long num = 0;
-  bool found = false;
-  const bool numeric = !user.empty() && parse_int(user, num);
-  if (user.empty()) {
-    user = "root";
-  }
-  if (passwd) {
-    for (auto line : split_lines(*passwd)) {
-      auto f = split(line, ':');
-      if (f.size() < 7)
-        continue;
-      long long uid = 0;
-      parse_int(f[2], uid);
-      if ((numeric && uid == num) || (!numeric && f[0] == user)) {
-        long long gid = 0;
-        parse_int(f[3], gid);
-        ids.uid = static_cast<uid_t>(uid);
-        ids.gid = static_cast<gid_t>(gid);
-        ids.home = std::string(f[5]);
-        user = std::string(f[0]);
-        found = true;
-        break;
-      }
-    }
-  }
-  if (!found) {
-    if (!numeric && user != "root")
-      die(s, 125, fmt::format("unable to find user {}: no matching entries in passwd file", user));
-    ids.uid = static_cast<uid_t>(num);
-    ids.gid = static_cast<gid_t>(num);
-  }
-  if (!group.empty()) {
-    long long g = 0;
-    if (parse_int(group, g)) {
-      ids.gid = static_cast<gid_t>(g);
-    } else {
-      bool gfound = false;
-      if (groups)
-        for (auto line : split_lines(*groups)) {
-          auto f = split(line, ':');
-          if (f.size() >= 3 && f[0] == group) {
-            parse_int(f[2], g);
-            ids.gid = static_cast<gid_t>(g);
-            gfound = true;
-          }
-        }
-      if (!gfound)
-        die(s, 125, fmt::format("unable to find group {}: no matching entries in group file",
-                                group));
-    }
-  }
-  // Supplementary groups: every group that lists the user by name.
-  if (found && groups)
-    for (auto line : split_lines(*groups)) {
-      auto f = split(line, ':');
-      if (f.size() < 4)
-        continue;
-      for (auto m : split(f[3], ','))
-        if (m == user) {
-          long long g = 0;
-          if (parse_int(f[2], g))
-            ids.groups.push_back(static_cast<gid_t>(g));
-        }
-    }
-  return ids;
+// after pivot_root, so they are the container's files), as ctk exec does.
+ns::Credentials resolve_user(const ChildSpec &s) {
+  auto text = [](const char *path) -> std::optional<std::string> {
+    auto t = read_file(path);
+    return t ? std::optional<std::string>(std::move(*t)) : std::nullopt;
+  };
+  auto c = ns::resolve_user(s.cfg->user, text("/etc/passwd"), text("/etc/group"));
+  if (!c)
+    die(s, 125, c.error().message());
+  return std::move(*c);
 }
 
 std::string env_get(const std::vector<std::string> &env, std::string_view key) {
@@ -474,7 +403,7 @@ void child_main(const ChildSpec &s) {
         die_errno(s, "cannot set up stdio");
   }
 
-  Ids ids = resolve_user(s);
+  ns::Credentials ids = resolve_user(s);
   // The terminal belongs to the container's user, as a login's does.
   if (s.tty && ::fchown(0, ids.uid, static_cast<gid_t>(-1)) != 0)
     die_errno(s, "cannot give the terminal to the container's user");

@@ -23,18 +23,6 @@ namespace ctk::rt::container {
 
 namespace detail {
 
-void close_except(std::vector<int> keep) {
-  keep.erase(std::remove(keep.begin(), keep.end(), -1), keep.end());
-  std::sort(keep.begin(), keep.end());
-  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-  unsigned from = 0;
-  for (int k : keep) {
-    if (static_cast<unsigned>(k) > from)
-      ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0u);
-    from = static_cast<unsigned>(k) + 1;
-  }
-  ::syscall(SYS_close_range, from, ~0u, 0u);
-}
 
 namespace {
 int rm_entry(const char *path, const struct stat *, int, struct FTW *) {

@@ -16,8 +16,6 @@ std::string now_rfc3339();
 Result<void> write_replace(const std::string &path, std::string_view data, mode_t mode = 0644);
 Result<void> unregister_name(const Paths &paths, const std::string &name, const std::string &id);
 
-// Closes every descriptor of this process except `keep` (-1 entries ignored).
-void close_except(std::vector<int> keep);
 // Removes a stopped container's directories, cgroup, endpoint and name. The
 // caller made sure its monitor is gone (or is that monitor, which detaches
 // the network itself: `network_detached`).

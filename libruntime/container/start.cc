@@ -655,7 +655,7 @@ Result<Started> start(const Paths &paths, const std::string &id, const StartOpti
         ::dup2(null, fd);
     // Nothing else of the caller's: above all not its lock on the container,
     // which would stay held for the monitor's whole life.
-    detail::close_except({0, 1, 2, p.ready_w, p.exit_w, p.opt.stdin_fd,
+    close_fds_except({0, 1, 2, p.ready_w, p.exit_w, p.opt.stdin_fd,
                           p.opt.stdout_fd, p.opt.stderr_fd, p.use->fd(), p.exec_fd});
     monitor_main(p);
   }

@@ -446,15 +446,12 @@ Result<Endpoint> BridgeNetwork::attach(const AttachRequest &req) {
 }
 
 Result<void> BridgeNetwork::detach(const std::string &id) {
-  if (!valid_token(id))
-    return fail(Errc::invalid_argument, fmt::format("invalid container ID '{}'", id));
-  auto lock = FileLock::acquire(path_in(opt_, "lock"), LockMode::exclusive);
-  if (!lock)
-    return wrap(lock, "cannot lock the network state");
-  auto eps = load_endpoints(opt_);
-  if (!eps)
-    return tl::unexpected(eps.error());
-  return detach_locked(opt_, id, *eps);
+  // The veth after the lock is released: its name is the container's alone,
+  // and its deletion is slow (see detach_keep_veth).
+  auto veth = detach_keep_veth(id);
+  if (!veth)
+    return tl::unexpected(veth.error());
+  return delete_veth(*veth);
 }
 
 Result<std::string> BridgeNetwork::detach_keep_veth(const std::string &id) {

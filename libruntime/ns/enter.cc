@@ -32,12 +32,6 @@ namespace ctk::rt::ns {
 
 using proc::NsType;
 
-namespace {
-
-// nsenter's namespace_files[] order.
-constexpr NsType kOrder[] = {NsType::user, NsType::cgroup, NsType::ipc, NsType::uts,
-                             NsType::net,  NsType::pid,    NsType::mnt, NsType::time};
-
 int clone_flag(NsType t) {
   switch (t) {
   case NsType::cgroup:
@@ -59,6 +53,13 @@ int clone_flag(NsType t) {
   }
   return 0;
 }
+
+namespace {
+
+// nsenter's namespace_files[] order.
+constexpr NsType kOrder[] = {NsType::user, NsType::cgroup, NsType::ipc, NsType::uts,
+                             NsType::net,  NsType::pid,    NsType::mnt, NsType::time};
+
 
 // What a child reports through the status pipe when it cannot get as far as
 // running the callback.

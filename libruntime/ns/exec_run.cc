@@ -99,40 +99,7 @@ struct Plan {
   die(p, 125, msg + ": " + std::strerror(errno));
 }
 
-// Closes every descriptor but those in `keep` (unsorted, -1 ignored).
-void close_except(std::vector<int> keep) {
-  keep.erase(std::remove(keep.begin(), keep.end(), -1), keep.end());
-  std::sort(keep.begin(), keep.end());
-  unsigned from = 0;
-  for (int k : keep) {
-    if (static_cast<unsigned>(k) > from)
-      ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0u);
-    from = static_cast<unsigned>(k) + 1;
-  }
-  ::syscall(SYS_close_range, from, ~0u, 0u);
-}
 
-int clone_flag(NsType t) {
-  switch (t) {
-  case NsType::cgroup:
-    return CLONE_NEWCGROUP;
-  case NsType::ipc:
-    return CLONE_NEWIPC;
-  case NsType::mnt:
-    return CLONE_NEWNS;
-  case NsType::net:
-    return CLONE_NEWNET;
-  case NsType::pid:
-    return CLONE_NEWPID;
-  case NsType::time:
-    return 0x00000080;
-  case NsType::user:
-    return CLONE_NEWUSER;
-  case NsType::uts:
-    return CLONE_NEWUTS;
-  }
-  return 0;
-}
 
 std::string ns_what(const Plan &p, NsType t) {
   for (const auto &[type, file] : p.spec->enter.files)
@@ -397,7 +364,7 @@ int status_code(int status) {
                            s.stderr_fd};
   for (auto &n : p.ns)
     keep.push_back(n.fd.get());
-  close_except(keep);
+  close_fds_except(keep);
 
   if (s.keep_host_fs) {
     build_host_root(p);

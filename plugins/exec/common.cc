@@ -48,23 +48,6 @@ rt::Result<pid_t> target_pid(const Call &call, const std::string &target) {
   return c->pid;
 }
 
-namespace {
-
-int g_sig_pipe = -1;
-void on_signal(int sig, siginfo_t *info, void *) {
-  // A signal the terminal sent (^C, ^\) reached the command's process group
-  // already: only signals sent to ctk itself are forwarded.
-  if (info && info->si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT))
-    return;
-  int saved = errno;
-  unsigned char b = static_cast<unsigned char>(sig);
-  [[maybe_unused]] ssize_t n = ::write(g_sig_pipe, &b, 1);
-  errno = saved;
-}
-
-const int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-
-} // namespace
 
 int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Reporting &rep) {
   const pid_t pid = spec.enter.target_pid;
@@ -91,28 +74,16 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Repo
   }
   spec.detach = s.detach;
 
-  int sp[2];
-  if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
-    return call.fail("cannot create a signal pipe", rep.enter_status);
-  rt::UniqueFd sig_r(sp[0]), sig_w(sp[1]);
-  struct sigaction old[std::size(kForwarded)];
+  // Signals sent to ctk go to the command; ^C typed at the terminal reached
+  // it already (it is in ctk's process group).
+  std::unique_ptr<rt::pty::SignalQueue> sigs;
   if (!s.detach) {
-    g_sig_pipe = sig_w.get();
-    for (size_t i = 0; i < std::size(kForwarded); ++i) {
-      struct sigaction sa {};
-      sa.sa_sigaction = on_signal;
-      sigemptyset(&sa.sa_mask);
-      sa.sa_flags = SA_RESTART | SA_SIGINFO;
-      ::sigaction(kForwarded[i], &sa, &old[i]);
-    }
+    auto q = rt::pty::SignalQueue::install(true);
+    if (!q)
+      return call.fail(q.error(), rep.enter_status);
+    sigs = std::move(*q);
   }
-  auto restore_signals = [&] {
-    if (s.detach)
-      return;
-    for (size_t i = 0; i < std::size(kForwarded); ++i)
-      ::sigaction(kForwarded[i], &old[i], nullptr);
-    g_sig_pipe = -1;
-  };
+  auto restore_signals = [&] { sigs.reset(); };
 
   auto child = rt::ns::spawn(spec);
   pair.slave.reset(); // the master sees EIO once the command's side is closed
@@ -121,8 +92,7 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Repo
     return call.fail(rep.enter_prefix + ": " + child.error().message(), rep.enter_status);
   }
   auto forward = [&] {
-    unsigned char sig;
-    while (::read(sig_r.get(), &sig, 1) == 1) {
+    for (int sig : sigs->take()) {
       if (sig == SIGWINCH) {
         winsize ws{};
         if (pair.master && ::ioctl(size_from, TIOCGWINSZ, &ws) == 0)
@@ -133,24 +103,18 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Repo
     }
   };
   if (!s.detach) {
-    termios saved{};
-    bool raw = false;
-    if (s.tty && s.interactive && ::isatty(0) && ::tcgetattr(0, &saved) == 0) {
-      termios t = saved;
-      ::cfmakeraw(&t);
-      raw = ::tcsetattr(0, TCSANOW, &t) == 0;
-    }
+    rt::pty::RawMode raw(0, s.tty && s.interactive);
     if (s.tty) {
       rt::pty::RelayFds f;
       f.in = s.interactive ? 0 : -1;
       f.out = 1;
       f.master = pair.master.get();
       f.done_fd = child->child_fd.get();
-      f.event_fd = sig_r.get();
+      f.event_fd = sigs->fd();
       (void)rt::pty::relay(f, forward);
     } else if (child->child_fd) {
       while (true) {
-        pollfd pf[2] = {{child->child_fd.get(), POLLIN, 0}, {sig_r.get(), POLLIN, 0}};
+        pollfd pf[2] = {{child->child_fd.get(), POLLIN, 0}, {sigs->fd(), POLLIN, 0}};
         if (::poll(pf, 2, -1) < 0 && errno != EINTR)
           break;
         if (pf[1].revents & POLLIN)
@@ -159,8 +123,6 @@ int run_session(Call &call, rt::ns::ExecSpec &spec, const Session &s, const Repo
           break;
       }
     }
-    if (raw)
-      ::tcsetattr(0, TCSANOW, &saved);
   }
   auto done = rt::ns::wait(*child);
   restore_signals();

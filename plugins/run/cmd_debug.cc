@@ -98,15 +98,6 @@ Result<Resolved> resolve_target(const Call &call, rt::image::Store &store,
   return fail(Errc::not_found, fmt::format("no container or image {}", target));
 }
 
-std::vector<std::string> strings_of(const nlohmann::json &j) {
-  std::vector<std::string> v;
-  if (j.is_array())
-    for (const auto &e : j)
-      if (e.is_string())
-        v.push_back(e.get<std::string>());
-  return v;
-}
-
 // The debug container's config; `so` gets the namespaces to join.
 Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {
   const auto args = call.args();

@@ -142,15 +142,6 @@ Result<pid_t> pid_of_target(const Call &call, std::string_view target) {
   return pid;
 }
 
-std::vector<std::string> strings_of(const nlohmann::json &j) {
-  std::vector<std::string> v;
-  if (j.is_array())
-    for (const auto &e : j)
-      if (e.is_string())
-        v.push_back(e.get<std::string>());
-  return v;
-}
-
 // Everything `run` asks for, image defaults applied (docker's rules: an
 // --entrypoint drops the image's CMD; arguments replace CMD).
 Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {

@@ -24,5 +24,7 @@ rt::Result<std::string> find_ctk(const Call &call, std::string_view target);
 // Runs a started container in the foreground: copies input (-i, -t), passes
 // signals and the window size, and returns the container's exit status.
 int attach_foreground(Call &call, rt::container::Started &started, bool tty, bool interactive);
+// The strings of a JSON array (an image config's Env, Entrypoint, Cmd); others skipped.
+std::vector<std::string> strings_of(const nlohmann::json &j);
 
 } // namespace ctk::plugins::run

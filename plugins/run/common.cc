@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "ctk/runtime/container_ops.h"
+#include "ctk/runtime/pty.h"
 
 namespace ctk::plugins::run {
 
@@ -26,14 +27,6 @@ rt::Result<std::string> find_ctk(const Call &call, std::string_view target) {
 
 namespace {
 
-int g_sig_pipe = -1;
-void on_signal(int sig) {
-  int saved = errno;
-  unsigned char b = static_cast<unsigned char>(sig);
-  [[maybe_unused]] ssize_t n = ::write(g_sig_pipe, &b, 1);
-  errno = saved;
-}
-
 void write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
@@ -49,54 +42,35 @@ void write_all(int fd, const char *p, size_t n) {
 } // namespace
 
 int attach_foreground(Call &call, rt::container::Started &started, bool tty, bool interactive) {
-  int sp[2];
-  if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) != 0)
-    return call.fail("cannot create a signal pipe", 125);
-  rt::UniqueFd sig_r(sp[0]), sig_w(sp[1]);
-  g_sig_pipe = sig_w.get();
-  // docker's --sig-proxy: the signals ctk gets go to the container's PID 1.
-  // With -t, ^C arrives as a byte the container's pty turns into SIGINT.
-  const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  struct sigaction old[std::size(sigs)];
-  for (size_t i = 0; i < std::size(sigs); ++i) {
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    ::sigaction(sigs[i], &sa, &old[i]);
-  }
+  // docker's --sig-proxy: the signals ctk gets go to the container's PID 1,
+  // ^C typed at ctk's terminal too (the container is in a session of its
+  // own). With -t, ^C arrives as a byte the container's pty turns into SIGINT.
+  auto sigs = rt::pty::SignalQueue::install(false);
+  if (!sigs)
+    return call.fail(sigs.error(), 125);
   const int master = started.pty_master.get();
-  termios saved{};
-  bool raw = false;
   auto set_winsize = [&] {
     winsize ws{};
     if (master >= 0 && ::ioctl(0, TIOCGWINSZ, &ws) == 0)
       ::ioctl(master, TIOCSWINSZ, &ws);
   };
-  if (tty) {
+  if (tty)
     set_winsize();
-    if (interactive && ::isatty(0) && ::tcgetattr(0, &saved) == 0) {
-      termios t = saved;
-      ::cfmakeraw(&t);
-      raw = ::tcsetattr(0, TCSANOW, &t) == 0;
-    }
-  }
+  rt::pty::RawMode raw(0, tty && interactive);
   bool stdin_open = tty && interactive;
   std::string exit_text;
   while (true) {
-    pollfd pf[3] = {{started.exit_fd.get(), POLLIN, 0}, {sig_r.get(), POLLIN, 0},
+    pollfd pf[3] = {{started.exit_fd.get(), POLLIN, 0}, {(*sigs)->fd(), POLLIN, 0},
                     {stdin_open ? 0 : -1, POLLIN, 0}};
     if (::poll(pf, 3, -1) < 0 && errno != EINTR)
       break;
-    if (pf[1].revents & POLLIN) {
-      unsigned char s;
-      while (::read(sig_r.get(), &s, 1) == 1) {
-        if (s == SIGWINCH)
+    if (pf[1].revents & POLLIN)
+      for (int sig : (*sigs)->take()) {
+        if (sig == SIGWINCH)
           set_winsize();
         else if (started.pid > 0)
-          ::kill(started.pid, s);
+          ::kill(started.pid, sig);
       }
-    }
     if (pf[2].revents & (POLLIN | POLLHUP)) {
       char buf[4096];
       ssize_t n = ::read(0, buf, sizeof buf);
@@ -116,15 +90,19 @@ int attach_foreground(Call &call, rt::container::Started &started, bool tty, boo
       break;
     }
   }
-  if (raw)
-    ::tcsetattr(0, TCSANOW, &saved);
-  for (size_t i = 0; i < std::size(sigs); ++i)
-    ::sigaction(sigs[i], &old[i], nullptr);
-  g_sig_pipe = -1;
   long long status = 0;
   if (exit_text.empty() || !rt::parse_int(exit_text, status))
     return call.fail("the container's monitor died before reporting its exit", 125);
   return static_cast<int>(status);
+}
+
+std::vector<std::string> strings_of(const nlohmann::json &j) {
+  std::vector<std::string> v;
+  if (j.is_array())
+    for (const auto &e : j)
+      if (e.is_string())
+        v.push_back(e.get<std::string>());
+  return v;
 }
 
 } // namespace ctk::plugins::run

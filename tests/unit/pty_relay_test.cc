@@ -72,3 +72,23 @@ TEST(PtyRelay, CopiesBothWaysSendsEofAndEndsWithTheProcess) {
 }
 
 } // namespace
+
+// The session's signals are queued in order while the queue lives, and the
+// previous dispositions come back after it.
+TEST(PtySignalQueue, QueuesForwardedSignalsAndRestores) {
+  struct sigaction before{};
+  ::sigaction(SIGUSR1, nullptr, &before);
+  {
+    auto q = ctk::rt::pty::SignalQueue::install(false);
+    ASSERT_TRUE(q) << q.error().message();
+    EXPECT_FALSE(ctk::rt::pty::SignalQueue::install(false)); // one at a time
+    ::raise(SIGUSR1);
+    ::raise(SIGWINCH);
+    EXPECT_EQ((*q)->take(), (std::vector<int>{SIGUSR1, SIGWINCH}));
+    EXPECT_TRUE((*q)->take().empty());
+  }
+  struct sigaction after{};
+  ::sigaction(SIGUSR1, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
+  EXPECT_TRUE(ctk::rt::pty::SignalQueue::install(true)); // free again
+}

@@ -102,6 +102,11 @@ private:
   int fd_ = -1;
 };
 
+// Closes every descriptor of this process except those in `keep` (-1
+// entries ignored): what a child does before it runs anything of a
+// container's, so no host descriptor crosses.
+void close_fds_except(std::vector<int> keep);
+
 // open(2)/openat(2) with O_CLOEXEC added.
 Result<UniqueFd> open_fd(const std::string &path, int flags, mode_t mode = 0);
 Result<UniqueFd> open_at(int dirfd, const std::string &path, int flags, mode_t mode = 0);

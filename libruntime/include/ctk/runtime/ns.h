@@ -28,6 +28,9 @@ struct EnterSpec {
   HostPaths paths;
 };
 
+// The CLONE_NEW* flag of a namespace type (setns's nstype, unshare's flag).
+int clone_flag(proc::NsType t);
+
 // Opens the namespace fds of a spec in the order they must be joined.
 struct NsFd {
   proc::NsType type;

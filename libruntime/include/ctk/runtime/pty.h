@@ -12,10 +12,13 @@
 //   ctk::rt::pty::relay({.in = 0, .out = 1, .master = pair->master.get(), .done_fd = pidfd});
 #pragma once
 
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,5 +68,49 @@ Result<void> relay(const RelayFds &fds, const std::function<void()> &on_event = 
 Result<void> send_fds(int sock, std::span<const int> fds, std::string_view data = "x");
 Result<std::vector<UniqueFd>> recv_fds(int sock, std::string *data = nullptr,
                                        size_t max_data = 4096);
+
+} // namespace ctk::rt::pty
+
+namespace ctk::rt::pty {
+
+// A foreground session's signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+// SIGUSR2, SIGWINCH), caught while the object lives and queued on fd() for
+// the session's poll loop: the caller forwards them to the container's
+// process (docker's --sig-proxy) and answers SIGWINCH with the window size.
+// The previous dispositions come back at destruction. One at a time per
+// process. With `skip_terminal_keys`, ^C and ^\ typed at a terminal
+// (si_code SI_KERNEL) are not queued: they reached the command already when
+// it shares ctk's process group.
+class SignalQueue {
+public:
+  static Result<std::unique_ptr<SignalQueue>> install(bool skip_terminal_keys);
+  ~SignalQueue();
+  SignalQueue(const SignalQueue &) = delete;
+  SignalQueue &operator=(const SignalQueue &) = delete;
+  int fd() const { return read_.get(); }
+  // The signals queued since the last call, in order of arrival.
+  std::vector<int> take();
+
+private:
+  static constexpr size_t kSignals = 7;
+  SignalQueue() = default;
+  UniqueFd read_, write_;
+  struct sigaction old_[kSignals];
+};
+
+// The terminal `fd` in raw mode while the object lives (nothing when `fd`
+// is not a terminal or `enable` is false), restored at destruction.
+class RawMode {
+public:
+  RawMode(int fd, bool enable);
+  ~RawMode();
+  RawMode(const RawMode &) = delete;
+  RawMode &operator=(const RawMode &) = delete;
+
+private:
+  int fd_ = -1;
+  bool active_ = false;
+  termios saved_{};
+};
 
 } // namespace ctk::rt::pty
