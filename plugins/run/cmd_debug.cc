@@ -216,29 +216,7 @@ int run_debug(Call &call) {
   auto cfg = build_config(call, so);
   if (!cfg)
     return call.fail(cfg.error(), 125);
-  ct::ContainerConfig &c = *cfg;
-  const auto paths = container_paths(call);
-  c.id = ct::new_id();
-  if (c.hostname == "<id>")
-    c.hostname = c.id.substr(0, 12);
-  if (auto r = ct::create_container(paths, c); !r)
-    return call.fail(r.error(), 125);
-
-  int failed = 125;
-  so.failed_status = &failed;
-  so.stdout_fd = 1;
-  so.stderr_fd = 2;
-  if (c.tty)
-    so.winsize_from = 0;
-  else
-    so.stdin_fd = 0;
-  auto started = ct::start(paths, c.id, so);
-  if (!started) {
-    // Nothing half-made stays behind (the target is not touched either way).
-    (void)ct::remove(paths, c.id, true);
-    return call.fail(started.error(), failed);
-  }
-  return attach_foreground(call, *started, c.tty, c.interactive);
+  return create_and_run(call, *cfg, so);
 }
 
 } // namespace ctk::plugins::run::debug

@@ -293,15 +293,8 @@ Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {
 
 } // namespace
 
-int run_run(Call &call) {
-  ct::StartOptions so;
-  auto cfg = build_config(call, so);
-  if (!cfg)
-    return call.fail(cfg.error(), 125);
-  ct::ContainerConfig &c = *cfg;
+int create_and_run(Call &call, ct::ContainerConfig &c, ct::StartOptions &so) {
   const bool default_hostname = c.hostname == "<id>";
-  if (default_hostname)
-    c.hostname.clear();
   const auto paths = container_paths(call);
   c.id = ct::new_id();
   if (default_hostname)
@@ -338,6 +331,14 @@ int run_run(Call &call) {
     return 0;
   }
   return attach_foreground(call, *started, c.tty, c.interactive);
+}
+
+int run_run(Call &call) {
+  ct::StartOptions so;
+  auto cfg = build_config(call, so);
+  if (!cfg)
+    return call.fail(cfg.error(), 125);
+  return create_and_run(call, *cfg, so);
 }
 
 } // namespace ctk::plugins::run

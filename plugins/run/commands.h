@@ -24,6 +24,10 @@ rt::Result<std::string> find_ctk(const Call &call, std::string_view target);
 // Runs a started container in the foreground: copies input (-i, -t), passes
 // signals and the window size, and returns the container's exit status.
 int attach_foreground(Call &call, rt::container::Started &started, bool tty, bool interactive);
+// Registers `c` (a hostname "<id>" becomes the short ID), starts it with
+// `so` and, unless detached, attaches to it: run's and debug's common end.
+// A start that fails removes the container again.
+int create_and_run(Call &call, rt::container::ContainerConfig &c, rt::container::StartOptions &so);
 // The strings of a JSON array (an image config's Env, Entrypoint, Cmd); others skipped.
 std::vector<std::string> strings_of(const nlohmann::json &j);
 
