@@ -123,21 +123,14 @@ Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {
                                      : store->resolve(c.image);
   if (!img)
     return rt::wrap(img, "cannot debug " + target);
-  c.image_id = img->config.str();
-  c.image_manifest = img->manifest.str();
-  auto cfg = store->read_json(img->config);
-  if (!cfg)
-    return rt::wrap(cfg, "cannot read the config of image " + c.image);
-  const nlohmann::json ic = cfg->value("config", nlohmann::json::object());
-  c.env = strings_of(ic.value("Env", nlohmann::json()));
-  c.working_dir = ic.value("WorkingDir", "");
+  if (auto r = apply_image(*store, *img, c); !r)
+    return tl::unexpected(r.error());
   if (args.size() > 1) {
     // The user's command is the whole command (kubectl debug -- CMD): a
     // toolbox image's entrypoint would otherwise swallow it as arguments.
+    c.entrypoint.clear();
     c.cmd.assign(args.begin() + 1, args.end());
   } else {
-    c.entrypoint = strings_of(ic.value("Entrypoint", nlohmann::json()));
-    c.cmd = strings_of(ic.value("Cmd", nlohmann::json()));
     if (c.entrypoint.empty() && c.cmd.empty())
       c.cmd = {"sh"};
   }

@@ -156,17 +156,8 @@ Result<ct::ContainerConfig> build_config(Call &call, ct::StartOptions &so) {
   auto img = store->resolve(c.image);
   if (!img)
     return rt::wrap(img, "cannot run " + c.image);
-  c.image_id = img->config.str();
-  c.image_manifest = img->manifest.str();
-  auto cfg = store->read_json(img->config);
-  if (!cfg)
-    return rt::wrap(cfg, "cannot read the config of image " + c.image);
-  const nlohmann::json ic = cfg->value("config", nlohmann::json::object());
-  c.env = strings_of(ic.value("Env", nlohmann::json()));
-  c.entrypoint = strings_of(ic.value("Entrypoint", nlohmann::json()));
-  c.cmd = strings_of(ic.value("Cmd", nlohmann::json()));
-  c.working_dir = ic.value("WorkingDir", "");
-  c.user = ic.value("User", "");
+  if (auto r = apply_image(*store, *img, c); !r)
+    return tl::unexpected(r.error());
   if (auto e = call.get("entrypoint")) {
     c.entrypoint = e->empty() ? std::vector<std::string>{} : std::vector<std::string>{*e};
     c.cmd.clear();

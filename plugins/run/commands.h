@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ctk/runtime/container.h"
+#include "ctk/runtime/image_store.h"
 #include "ctk/runtime/plugin.h"
 
 namespace ctk::plugins::run {
@@ -28,7 +29,9 @@ int attach_foreground(Call &call, rt::container::Started &started, bool tty, boo
 // `so` and, unless detached, attaches to it: run's and debug's common end.
 // A start that fails removes the container again.
 int create_and_run(Call &call, rt::container::ContainerConfig &c, rt::container::StartOptions &so);
-// The strings of a JSON array (an image config's Env, Entrypoint, Cmd); others skipped.
-std::vector<std::string> strings_of(const nlohmann::json &j);
+// The image's defaults in a container's config (docker's: Env, Entrypoint,
+// Cmd, WorkingDir, User) and its IDs.
+rt::Result<void> apply_image(rt::image::Store &store, const rt::image::Image &img,
+                             rt::container::ContainerConfig &c);
 
 } // namespace ctk::plugins::run

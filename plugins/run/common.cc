@@ -96,6 +96,8 @@ int attach_foreground(Call &call, rt::container::Started &started, bool tty, boo
   return static_cast<int>(status);
 }
 
+namespace {
+
 std::vector<std::string> strings_of(const nlohmann::json &j) {
   std::vector<std::string> v;
   if (j.is_array())
@@ -103,6 +105,24 @@ std::vector<std::string> strings_of(const nlohmann::json &j) {
       if (e.is_string())
         v.push_back(e.get<std::string>());
   return v;
+}
+
+} // namespace
+
+rt::Result<void> apply_image(rt::image::Store &store, const rt::image::Image &img,
+                             rt::container::ContainerConfig &c) {
+  c.image_id = img.config.str();
+  c.image_manifest = img.manifest.str();
+  auto cfg = store.read_json(img.config);
+  if (!cfg)
+    return rt::wrap(cfg, "cannot read the config of image " + c.image);
+  const nlohmann::json ic = cfg->value("config", nlohmann::json::object());
+  c.env = strings_of(ic.value("Env", nlohmann::json()));
+  c.entrypoint = strings_of(ic.value("Entrypoint", nlohmann::json()));
+  c.cmd = strings_of(ic.value("Cmd", nlohmann::json()));
+  c.working_dir = ic.value("WorkingDir", "");
+  c.user = ic.value("User", "");
+  return {};
 }
 
 } // namespace ctk::plugins::run
