@@ -39,7 +39,7 @@ _ctk_command() {
         stop=0
         ;;
     "commit")
-        opts="--author -a --message -m --change -c --format --quiet -q --help"
+        opts="--author -a --message -m --change -c --pause -p --format --quiet -q --help"
         valopts="--author:none -a:none --message:none -m:none --change:none -c:none --format:none"
         poskinds="container none"
         stop=0

@@ -341,6 +341,32 @@ Result<void> ContainerCgroup::join_self(const JoinFds &fds) {
   return {};
 }
 
+Result<void> ContainerCgroup::freeze(bool frozen, int timeout_ms) const {
+  const std::string *v2 = nullptr;
+  for (size_t i = 0; i < dirs_.size(); ++i)
+    if (versions_[i] == 2)
+      v2 = &dirs_[i];
+  const char *what = frozen ? "cannot freeze cgroup " : "cannot thaw cgroup ";
+  if (!v2 || !exists(*v2 + "/cgroup.freeze"))
+    return fail(Errc::unsupported, what + path_ + ": no cgroup v2 freezer here");
+  if (auto r = write_value(*v2 + "/cgroup.freeze", frozen ? "1" : "0"); !r)
+    return wrap(r, what + path_);
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    auto events = read_file(*v2 + "/cgroup.events");
+    if (!events)
+      return wrap(events, what + path_);
+    for (auto line : split_lines(*events))
+      if (line == want)
+        return {};
+    if (std::chrono::steady_clock::now() >= end)
+      return fail(Errc::timeout, fmt::format("{}{}: not {} after {} ms", what, path_,
+                                             frozen ? "frozen" : "thawed", timeout_ms));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 Result<void> ContainerCgroup::add(pid_t pid) const {
   for (const auto &dir : dirs_)
     if (auto r = write_value(dir + "/cgroup.procs", std::to_string(pid)); !r)

@@ -370,6 +370,31 @@ Result<Committed> commit(image::Store &store, const Record &rec, const Paths &pa
     if (auto r = apply_change(cc, ch); !r)
       return wrap(r, what);
 
+  // docker commit --pause: nothing in the container writes while its upper
+  // directory is read; thawed on every way out.
+  Committed out;
+  struct Thaw {
+    std::optional<cgroup::ContainerCgroup> cg;
+    ~Thaw() {
+      if (cg)
+        (void)cg->freeze(false);
+    }
+  } thaw;
+  if (opt.pause && rec.state.status == "running" && process_alive(rec.state.pid, rec.state.pid_start)) {
+    auto h = cgroup::Hierarchy::detect({});
+    if (!h)
+      return wrap(h, what);
+    auto cg = cgroup::ContainerCgroup::open(*h, c.id);
+    if (auto r = cg.freeze(true); r) {
+      thaw.cg.emplace(std::move(cg));
+    } else if (r.error().code == Errc::unsupported) {
+      out.not_paused = true;
+    } else {
+      (void)cg.freeze(false);
+      return wrap(r, what);
+    }
+  }
+
   auto session = store.begin_write();
   if (!session)
     return wrap(session, what);
@@ -420,7 +445,11 @@ Result<Committed> commit(image::Store &store, const Record &rec, const Paths &pa
     return tl::unexpected(r.error());
   if (auto r = check(p.outer.get(), archive_write_close(p.outer.get()), p, what); !r)
     return tl::unexpected(r.error());
-  Committed out;
+  // The layer is read: the container runs on while the image is assembled.
+  if (thaw.cg) {
+    (void)thaw.cg->freeze(false);
+    thaw.cg.reset();
+  }
   out.diff_id = p.tar_sha.finish();
   out.layer_size = blob->size();
   const std::string layer_media = base_manifest->media_type == image::kDockerManifest

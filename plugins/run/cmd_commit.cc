@@ -35,9 +35,16 @@ int run_commit(Call &call) {
   opt.message = call.get("message").value_or("");
   opt.changes = call.get_all("change");
   opt.name = args.size() > 1 ? args[1] : "";
+  const std::string pause = call.get("pause").value_or("true");
+  if (pause != "true" && pause != "false" && !pause.empty())
+    return call.fail(fmt::format("invalid --pause \"{}\": true or false", pause), 125);
+  opt.pause = pause != "false";
   auto done = ct::commit(*store, *rec, paths, opt);
   if (!done)
     return call.fail(done.error());
+  if (done->not_paused)
+    call.warn("container " + args[0] + " was committed running: this host has no cgroup v2 "
+              "freezer to pause it");
   auto r = call.record();
   r.field("ID", done->image.config.str());
   r.field("Name", opt.name);

@@ -126,6 +126,8 @@ inline const ctk_option_v1 kCommitOptions[] = {
     {"change", 'c', CTK_OPT_MULTI, CTK_ARG_STRING, "INSTRUCTION", nullptr,
      "Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, "
      "WORKDIR (repeatable)"},
+    {"pause", 'p', CTK_OPT_OPTIONAL_VALUE, CTK_ARG_STRING, "true|false", "true",
+     "Freeze a running container during the commit (--pause=false: do not)"},
 };
 inline const ctk_positional_v1 kCommitPositionals[] = {
     {"CONTAINER", CTK_ARG_CONTAINER, 0, "ctk container name or ID (prefix); may be stopped"},

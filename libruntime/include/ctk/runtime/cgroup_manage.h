@@ -81,6 +81,11 @@ public:
   // In the new process: the v1 half of the join. Async-signal-safe apart
   // from the error's message.
   static Result<void> join_self(const JoinFds &fds);
+  // Freezes (or thaws) every process in the cgroup through the v2 cgroup's
+  // cgroup.freeze, and waits up to `timeout_ms` until cgroup.events says so.
+  // Errc::unsupported without a v2 cgroup (a pure v1 host: ctk does not use
+  // the v1 freezer hierarchy).
+  Result<void> freeze(bool frozen, int timeout_ms = 2000) const;
   // Signals every process in the cgroup (v2 cgroup.kill for SIGKILL when
   // available; otherwise each pid listed in cgroup.procs, with SIGKILL
   // repeated until no new pid shows up). Does not wait for them to exit:

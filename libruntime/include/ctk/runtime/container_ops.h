@@ -123,18 +123,23 @@ struct CommitOptions {
   std::string message;              // -m
   std::vector<std::string> changes; // -c, in order
   std::string name;                 // NAME[:TAG], "" for an untagged image
+  bool pause = true;                // -p: freeze a running container meanwhile (docker's default)
 };
 struct Committed {
   image::Image image;
   image::Digest layer_digest, diff_id;
   uint64_t layer_size = 0;
+  // A running container asked to pause could not be (no cgroup v2 freezer):
+  // committed running, as with docker commit --pause=false.
+  bool not_paused = false;
 };
 // Writes the container's upper dir as a gzip layer with OCI whiteouts
 // (a 0/0 char device -> .wh.NAME, an opaque dir -> DIR/.wh..wh..opq), on top
 // of its image's layers, with a new config (the image's, the changes, a
 // history entry) and manifest, and commits it to `store`. The container
-// may be stopped or running (a running one is not paused: files being
-// written may be caught half-way, as with docker commit --pause=false).
+// may be stopped or running; a running one is frozen (cgroup.freeze) while
+// its upper directory is read and thawed after, whatever happens, unless
+// !pause: then files being written may be caught half-way.
 Result<Committed> commit(image::Store &store, const Record &rec, const Paths &paths,
                          const CommitOptions &opt);
 
