@@ -35,23 +35,9 @@ int usage_error(const UsageError &e) {
   return kUsageExit;
 }
 
-// An option counts as given when present with a value other than its
-// declared default (what the user gets without typing it).
-bool given_with_flag(const ctk_command_v1 &cmd,
-                     const std::vector<std::pair<std::string, std::string>> &options,
-                     uint32_t flag) {
-  for (const auto &[name, value] : options)
-    for (size_t i = 0; i < cmd.n_options; ++i) {
-      const ctk_option_v1 &o = cmd.options[i];
-      if ((o.flags & flag) && name == o.long_name && (!o.default_value || value != o.default_value))
-        return true;
-    }
-  return false;
-}
-
 std::vector<ColumnSpec> columns_of(const ctk_command_v1 &cmd,
                                    const std::vector<std::pair<std::string, std::string>> &options) {
-  const bool extra = given_with_flag(cmd, options, CTK_OPT_SHOWS_EXTRA);
+  const bool extra = option_given(cmd, options, CTK_OPT_SHOWS_EXTRA);
   std::vector<ColumnSpec> cols;
   for (size_t i = 0; i < cmd.n_columns; i++) {
     const auto &c = cmd.columns[i];

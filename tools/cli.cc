@@ -106,6 +106,17 @@ GlobalOptions parse_global(int argc, const char *const *argv) {
   return g;
 }
 
+bool option_given(const ctk_command_v1 &cmd,
+                  const std::vector<std::pair<std::string, std::string>> &options, uint32_t flag) {
+  for (const auto &[name, value] : options)
+    for (size_t i = 0; i < cmd.n_options; ++i) {
+      const ctk_option_v1 &o = cmd.options[i];
+      if ((o.flags & flag) && name == o.long_name && (!o.default_value || value != o.default_value))
+        return true;
+    }
+  return false;
+}
+
 bool renders_output(const ctk_command_v1 &cmd) {
   return (cmd.flags & (CTK_CMD_INTERACTIVE | CTK_CMD_NO_OUTPUT)) == 0;
 }

@@ -64,6 +64,11 @@ size_t first_positional(const ctk_command_v1 &cmd, const std::vector<std::string
 // Whether the host adds --format (and --no-trunc, with an ID column; and
 // -q/--quiet, with a CTK_COL_QUIET column, which quiet_column() returns).
 bool renders_output(const ctk_command_v1 &cmd);
+// Whether an option with `flag` (CTK_OPT_NO_LIVE, CTK_OPT_SHOWS_EXTRA) is
+// given: present with a value other than its declared default, which is
+// what the user gets without typing it.
+bool option_given(const ctk_command_v1 &cmd,
+                  const std::vector<std::pair<std::string, std::string>> &options, uint32_t flag);
 bool has_id_column(const ctk_command_v1 &cmd);
 const ctk_column_v1 *quiet_column(const ctk_command_v1 &cmd);
 

@@ -7,19 +7,10 @@
 # bad input. Every container runs with --net none or joins the target's
 # namespace: nothing touches the host's network.
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
-. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
-require_root
-[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
-ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+. "$CTK_SOURCE_DIR/tests/common/ctk-store.sh"
 
-T=$(mktemp -d /tmp/ctk-debug.XXXXXX)
+ctk_store debug
 ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@" </dev/null; }
-cleanup() {
-    local id
-    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
-    rm -rf "$T"
-}
-on_exit cleanup
 
 # The target's image: busybox under a name no applet has, no /bin/sh, and a
 # file only this image has.

@@ -6,23 +6,12 @@
 # -w, -e, --env-file, -d, --privileged, -t with a real pty from the
 # container's devpts, and --keep-host-fs with the host's ps.
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
-. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
-require_root
-[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
-ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+. "$CTK_SOURCE_DIR/tests/common/ctk-store.sh"
 command -v python3 >/dev/null || skip_or_fail "python3 is missing"
 
-T=$(mktemp -d /tmp/ctk-exec-ctk.XXXXXX)
-ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
-cleanup() {
-    local id
-    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
-    rm -rf "$T"
-}
-on_exit cleanup
+ctk_store exec-ctk
+ctk_store_busybox
 
-ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busybox archive"
-ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
 ctk run -d --net none --name web -h webhost -e FROM_RUN=yes -w /tmp bb sleep 100000 >/dev/null ||
     fail "ctk run -d"
 PID=$(ctk inspect --format '{{.State.Pid}}' web)

@@ -10,22 +10,11 @@
 # A control run first proves the poller catches a host binary: util-linux
 # nsenter into the same pid namespace without the mount namespace.
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
-. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
-require_root
-[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
-ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+. "$CTK_SOURCE_DIR/tests/common/ctk-store.sh"
 
-T=$(mktemp -d /tmp/ctk-exec-cve.XXXXXX)
-ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
-cleanup() {
-    local id
-    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
-    rm -rf "$T"
-}
-on_exit cleanup
+ctk_store exec-cve
+ctk_store_busybox
 
-ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busybox archive"
-ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
 mkdir -p "$T/out"
 # The poller: for every process but itself, open /proc/N/exe for reading
 # (what the attack keeps), note what it names, try to reopen that fd for

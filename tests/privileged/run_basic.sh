@@ -6,22 +6,11 @@
 # Networks are "none" or "host" here (no interface is created); bridge tests
 # live in run_network.sh inside a namespace of their own.
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
-. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
-require_root
-[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
-ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+. "$CTK_SOURCE_DIR/tests/common/ctk-store.sh"
 
-T=$(mktemp -d /tmp/ctk-run-basic.XXXXXX)
-ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
-cleanup() {
-    local id
-    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
-    rm -rf "$T"
-}
-on_exit cleanup
+ctk_store run-basic
+ctk_store_busybox
 
-ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busybox archive"
-ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
 run() { ctk run --rm --net none bb "$@"; }
 
 # Output and exit codes.

@@ -4,24 +4,10 @@
 # no container directory, state, cgroup, veth or mount behind, and the
 # addresses go back to the pool (no allocation or endpoint record is left).
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
-. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
-require_root
-[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
-ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+. "$CTK_SOURCE_DIR/tests/common/ctk-store.sh"
 
-T=$(mktemp -d /tmp/ctk-run-cycles.XXXXXX)
-NS=ctk-run-cycles-$$
-ip netns add "$NS" || skip_or_fail "cannot create a network namespace"
-ctk() { nsenter --net="/run/netns/$NS" "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
-cleanup() {
-    local id
-    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
-    ip netns del "$NS"
-    rm -rf "$T"
-}
-on_exit cleanup
-ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busybox archive"
-ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
+ctk_store run-cycles --netns
+ctk_store_busybox
 
 first=$(ctk run --rm bb sh -c "ip -4 -o addr show eth0 | awk '{print \$4}'") || fail "first run"
 for i in $(seq 100); do

@@ -6,21 +6,10 @@
 # a foreground run (the monitor cleans up). Nothing may be left: state,
 # directories, cgroups, mounts.
 . "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
-. "$CTK_SOURCE_DIR/tests/common/busybox-image.sh"
-require_root
-[ -x "$CTK_BIN" ] || fail "ctk binary not found at $CTK_BIN"
-ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
+. "$CTK_SOURCE_DIR/tests/common/ctk-store.sh"
 
-T=$(mktemp -d /tmp/ctk-run-life.XXXXXX)
-ctk() { "$CTK_BIN" --root "$T/root" --run-root "$T/run" "$@"; }
-cleanup() {
-    local id
-    for id in $(ctk ps -aq --no-trunc 2>/dev/null); do ctk rm -f "$id"; done
-    rm -rf "$T"
-}
-on_exit cleanup
-ctk_busybox_docker_archive "$T/bb.tar" bb:latest || fail "cannot build the busybox archive"
-ctk load -i "$T/bb.tar" >/dev/null || fail "ctk load"
+ctk_store run-life
+ctk_store_busybox
 
 cgroup_exists() { ls -d /sys/fs/cgroup/*/ctk/"$1" /sys/fs/cgroup/ctk/"$1" 2>/dev/null | grep -q .; }
 no_leftovers() { # no_leftovers ID WHAT

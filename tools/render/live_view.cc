@@ -22,6 +22,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "render/live_model.h"
 #include "signals.h"
 
@@ -124,17 +125,7 @@ bool wants_live_view(const ctk_command_v1 &cmd,
                      const std::vector<std::pair<std::string, std::string>> &options) {
   if ((cmd.flags & (CTK_CMD_LIVE | CTK_CMD_STREAM)) != (CTK_CMD_LIVE | CTK_CMD_STREAM))
     return false;
-  for (const auto &[name, value] : options)
-    for (size_t i = 0; i < cmd.n_options; ++i) {
-      const ctk_option_v1 &o = cmd.options[i];
-      if (!(o.flags & CTK_OPT_NO_LIVE) || name != o.long_name)
-        continue;
-      // A flag's default (when it has one) is "false"-like; a value equal to
-      // the declared default is what the user gets without typing it.
-      if (!o.default_value || value != o.default_value)
-        return false;
-    }
-  return true;
+  return !option_given(cmd, options, CTK_OPT_NO_LIVE);
 }
 
 struct LiveRenderer::State {
