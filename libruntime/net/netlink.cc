@@ -1,8 +1,5 @@
 // Links, addresses and routes through libnl-route.
 #include <net/if.h>
-#include <sched.h>
-
-#include <thread>
 
 #include <fmt/format.h>
 #include <netlink/netlink.h>
@@ -12,6 +9,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
+#include "ctk/runtime/ns.h"
 #include "internal.h"
 
 namespace ctk::rt::net::detail {
@@ -183,50 +181,41 @@ Result<bool> delete_link(nl_sock *sk, const std::string &name) {
 
 Result<void> configure_inside(int netns_fd, const std::string &ip, int prefix,
                               const std::string &gateway) {
-  Result<void> result;
-  // setns(CLONE_NEWNET) changes only the calling thread, and this thread
-  // ends with it: the caller's thread never leaves its namespace.
-  std::thread worker([&] {
-    result = [&]() -> Result<void> {
-      if (::setns(netns_fd, CLONE_NEWNET) != 0)
-        return fail_errno("cannot enter the container's network namespace");
-      auto sk = route_socket();
-      if (!sk)
-        return tl::unexpected(sk.error());
-      for (const char *name : {"lo", "eth0"}) {
-        auto l = get_link(sk->get(), name);
-        if (!l)
-          return tl::unexpected(l.error());
-        if (std::string_view(name) == "eth0") {
-          if (auto r = add_address(sk->get(), rtnl_link_get_ifindex(l->get()),
-                                   fmt::format("{}/{}", ip, prefix), name);
-              !r)
-            return r;
-        }
-        if (auto r = set_up(sk->get(), l->get(), name); !r)
-          return r;
-      }
-      auto l = get_link(sk->get(), "eth0");
+  return ns::in_netns(netns_fd, [&]() -> Result<void> {
+    auto sk = route_socket();
+    if (!sk)
+      return tl::unexpected(sk.error());
+    for (const char *name : {"lo", "eth0"}) {
+      auto l = get_link(sk->get(), name);
       if (!l)
         return tl::unexpected(l.error());
-      auto dst = parse_addr("0.0.0.0/0");
-      auto gw = parse_addr(gateway);
-      if (!dst || !gw)
-        return fail(Errc::internal, "cannot build the default route");
-      Route r(rtnl_route_alloc());
-      rtnl_route_set_family(r.get(), AF_INET);
-      rtnl_route_set_dst(r.get(), dst->get());
-      rtnl_nexthop *nh = rtnl_route_nh_alloc();
-      rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(l->get()));
-      rtnl_route_nh_set_gateway(nh, gw->get());
-      rtnl_route_add_nexthop(r.get(), nh); // the route owns nh now
-      if (int err = rtnl_route_add(sk->get(), r.get(), NLM_F_CREATE); err < 0 && err != -NLE_EXIST)
-        return nl_fail(fmt::format("cannot add default route via {}", gateway), err);
-      return {};
-    }();
+      if (std::string_view(name) == "eth0") {
+        if (auto r = add_address(sk->get(), rtnl_link_get_ifindex(l->get()),
+                                 fmt::format("{}/{}", ip, prefix), name);
+            !r)
+          return r;
+      }
+      if (auto r = set_up(sk->get(), l->get(), name); !r)
+        return r;
+    }
+    auto l = get_link(sk->get(), "eth0");
+    if (!l)
+      return tl::unexpected(l.error());
+    auto dst = parse_addr("0.0.0.0/0");
+    auto gw = parse_addr(gateway);
+    if (!dst || !gw)
+      return fail(Errc::internal, "cannot build the default route");
+    Route r(rtnl_route_alloc());
+    rtnl_route_set_family(r.get(), AF_INET);
+    rtnl_route_set_dst(r.get(), dst->get());
+    rtnl_nexthop *nh = rtnl_route_nh_alloc();
+    rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(l->get()));
+    rtnl_route_nh_set_gateway(nh, gw->get());
+    rtnl_route_add_nexthop(r.get(), nh); // the route owns nh now
+    if (int err = rtnl_route_add(sk->get(), r.get(), NLM_F_CREATE); err < 0 && err != -NLE_EXIST)
+      return nl_fail(fmt::format("cannot add default route via {}", gateway), err);
+    return {};
   });
-  worker.join();
-  return result;
 }
 
 } // namespace ctk::rt::net::detail

@@ -42,4 +42,10 @@ Result<std::vector<NsFd>> open_namespaces(const EnterSpec &spec);
 // Returns the child's exit status (128+signal if killed, as a shell).
 Result<int> run_in(const EnterSpec &spec, const std::function<int()> &fn);
 
+// Runs fn on a dedicated thread that joins the network namespace of
+// `netns_fd` (setns(CLONE_NEWNET) changes only the calling thread): sockets
+// fn opens (netlink, nfnetlink, raw) belong to that namespace and keep
+// working after the thread ends. The caller's thread never moves.
+Result<void> in_netns(int netns_fd, const std::function<Result<void>()> &fn);
+
 } // namespace ctk::rt::ns
