@@ -51,11 +51,14 @@ netlab_up() {
     nl_in "$p-br" sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 || return 1
     nl_in "$p-rt" sysctl -qw net.ipv4.ip_forward=1 || return 1
 
-    nl_in "$p-a" sleep 100000 >/dev/null 2>&1 &
+    # nsenter itself, not nl_in: a backgrounded function is a subshell, and
+    # $! would be that subshell in our own namespace. nsenter --net execs its
+    # command in place, so $! is the process inside.
+    nsenter --net="/run/netns/$p-a" sleep 100000 >/dev/null 2>&1 &
     NETLAB_A_PID=$!
-    nl_in "$p-b" sleep 100000 >/dev/null 2>&1 &
+    nsenter --net="/run/netns/$p-b" sleep 100000 >/dev/null 2>&1 &
     NETLAB_B_PID=$!
-    nl_in "$p-b" python3 -c '
+    nsenter --net="/run/netns/$p-b" python3 -c '
 import socket, threading
 def tcp():
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -13,6 +13,8 @@ on_exit netlab_down $P
 for fault in none nft_drop ipt_nft_drop no_route_sender port_down rp_filter dnat ipt_legacy_drop; do
     netlab_up $P || fail "netlab_up"
     netlab_tcp_ok $P a $NETLAB_B_IP 80 || fail "$fault: a → b:80 before the fault"
+    expect_eq "a's holder is in a" "$(readlink /proc/$NETLAB_A_PID/ns/net)" "$(stat -L -c 'net:[%i]' /run/netns/$P-a)"
+    expect_eq "b's holder is in b" "$(readlink /proc/$NETLAB_B_PID/ns/net)" "$(stat -L -c 'net:[%i]' /run/netns/$P-b)"
     [ $fault = none ] || netlab_$fault $P || fail "netlab_$fault"
     case $fault in
     none) netlab_tcp_ok $P a $NETLAB_B_IP 80 || fail "a → b:80" ;;
