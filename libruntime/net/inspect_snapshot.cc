@@ -64,6 +64,15 @@ Result<std::vector<Route>> read_routes(nl_sock *sk, const std::map<int, std::str
   return out;
 }
 
+bool is_multicast(nl_addr *a) {
+  const auto *b = static_cast<const unsigned char *>(nl_addr_get_binary_addr(a));
+  if (nl_addr_get_family(a) == AF_INET)
+    return nl_addr_get_len(a) >= 1 && (b[0] & 0xf0) == 0xe0;
+  if (nl_addr_get_family(a) == AF_INET6)
+    return nl_addr_get_len(a) >= 1 && b[0] == 0xff;
+  return false;
+}
+
 std::string fdb_state(int state) {
   if (state & NUD_PERMANENT)
     return "permanent";
@@ -97,6 +106,9 @@ void read_neighbours(nl_sock *sk, const std::map<int, std::string> &names, Snaps
       const int fam = rtnl_neigh_get_family(n);
       if (fam != AF_INET && fam != AF_INET6)
         continue;
+      // Multicast groups (NOARP by construction) say nothing about reachability.
+      if (nl_addr *dst = rtnl_neigh_get_dst(n); dst && is_multicast(dst))
+        continue;
       Neighbour nb;
       nb.family = fam;
       nb.address = addr_text(rtnl_neigh_get_dst(n));
@@ -115,13 +127,20 @@ void read_neighbours(nl_sock *sk, const std::map<int, std::string> &names, Snaps
       if (rtnl_neigh_get_family(n) != AF_BRIDGE)
         continue;
       FdbEntry f;
-      f.mac = addr_text(rtnl_neigh_get_lladdr(n));
+      // A device's own multicast filter entries (NTF_SELF, group bit set)
+      // are not forwarding decisions; bridge(8) shows them, we do not.
+      nl_addr *ll = rtnl_neigh_get_lladdr(n);
+      const bool self = rtnl_neigh_get_flags(n) & NTF_SELF;
+      if (self && ll && nl_addr_get_len(ll) > 0 &&
+          (static_cast<const unsigned char *>(nl_addr_get_binary_addr(ll))[0] & 1))
+        continue;
+      f.mac = addr_text(ll);
       f.port = if_name(names, rtnl_neigh_get_ifindex(n));
       f.master = if_name(names, rtnl_neigh_get_master(n));
       const int vlan = rtnl_neigh_get_vlan(n);
       f.vlan = vlan > 0 ? vlan : 0;
       f.state = fdb_state(rtnl_neigh_get_state(n));
-      f.self = rtnl_neigh_get_flags(n) & NTF_SELF;
+      f.self = self;
       s.fdb.push_back(std::move(f));
     }
   }
