@@ -144,20 +144,35 @@ Result<Endpoint> by_address(discovery::Resolver &r, std::string_view text, int f
   const NsLinks *found = nullptr;
   IfAddr hit;
   int best = 99;
-  for (const auto &nl : *links)
+  std::vector<std::string> tied;
+  for (const auto &nl : *links) {
+    const int rank = nl.ns.container ? 0 : nl.ns.host ? 2 : 1;
     for (const auto &i : nl.ifaces) {
       if (i.name == "lo")
         continue;
       for (const auto &a : i.addrs)
-        if (a.family == family && a.address == want) {
-          const int rank = nl.ns.container ? 0 : nl.ns.host ? 2 : 1;
-          if (rank < best) {
-            best = rank;
+        if (a.family == family && a.address == want && rank <= best) {
+          if (rank < best)
+            tied.clear();
+          if (tied.empty() || tied.back() != nl.ns.label)
+            tied.push_back(nl.ns.label);
+          best = rank;
+          if (tied.size() == 1) {
             found = &nl;
             hit = a;
           }
         }
     }
+  }
+  // The same address in several namespaces of one kind (labs, compose
+  // projects): guessing would show the wrong one.
+  if (tied.size() > 1) {
+    std::string list;
+    for (const auto &t : tied)
+      list += (list.empty() ? "" : ", ") + t;
+    return fail(Errc::ambiguous, fmt::format("address {} is in several network namespaces: {}",
+                                             want, list));
+  }
   Endpoint e;
   if (!found) {
     e.label = want;

@@ -121,8 +121,11 @@ struct Endpoint {
 // TEXT: a container target of any runtime or a host PID (through the one
 // resolver; a PID in no container is used as is), or an IPv4/IPv6 address:
 // the namespace among list_namespaces() that has it, else an Endpoint
-// carrying only that address (pid 0). Errors: not_found naming TEXT;
-// invalid_argument for a stopped container ("container web is not running").
+// carrying only that address (pid 0). An address in containers' namespaces
+// is taken from them before named namespaces before the host; found in
+// several namespaces of the same kind it is ambiguous (the message lists
+// them). Errors: not_found naming TEXT; invalid_argument for a stopped
+// container ("container web is not running").
 Result<Endpoint> resolve_endpoint(discovery::Resolver &r, std::string_view text,
                                   const HostPaths &paths);
 
