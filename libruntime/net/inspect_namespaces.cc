@@ -105,6 +105,19 @@ Result<std::vector<NetnsRef>> list_namespaces(discovery::Resolver &r, const Host
     by_inode[n.inode] = out.size();
     out.push_back(std::move(n));
   }
+  // The container that made the namespace (a pod's sandbox, the target of
+  // --net container:) was created first: it owns it and comes first in the label.
+  for (auto &n : out) {
+    if (n.containers.size() < 2)
+      continue;
+    std::stable_sort(n.containers.begin(), n.containers.end(),
+                     [](const discovery::Container &a, const discovery::Container &b) {
+                       return a.created != b.created ? a.created < b.created : a.name < b.name;
+                     });
+    n.container = n.containers.front();
+    if (!n.host)
+      n.label = containers_label(n.containers);
+  }
   add_named(paths, out, by_inode);
   std::stable_sort(out.begin(), out.end(), [](const NetnsRef &a, const NetnsRef &b) {
     const int ga = group_of(a), gb = group_of(b);

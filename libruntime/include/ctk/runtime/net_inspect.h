@@ -72,8 +72,8 @@ struct NetnsRef {
   std::string label; // "host", "web" (several: "web,db"), "netns NAME", "netns:[inode]"
   pid_t pid = 0;     // a process in it (0 for a /run/netns entry with no process)
   std::string path;  // /proc/PID/ns/net or /run/netns/NAME
-  std::optional<discovery::Container> container; // the first container that uses it
-  std::vector<discovery::Container> containers;  // every container that uses it (pods share one)
+  std::optional<discovery::Container> container; // the container that made it (created first)
+  std::vector<discovery::Container> containers;  // every container in it (pods share one), oldest first
   bool host = false;
 };
 
