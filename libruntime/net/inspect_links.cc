@@ -132,13 +132,17 @@ Result<std::vector<Iface>> read_links_here() {
 
 namespace {
 
-// The id the calling thread's namespace has given to the namespace of
-// `target_fd`, -1 when it has none. RTM_GETNSID only looks the id up; it
-// never assigns one. libnl has no call for it, so this is a plain request.
-Result<int> nsid_of(int target_fd) {
+Result<UniqueFd> raw_route_socket() {
   UniqueFd sk(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!sk)
     return fail_errno("cannot open a route netlink socket");
+  return sk;
+}
+
+// The id the namespace of route socket `sk` has given to the namespace of
+// `target_fd`, -1 when it has none. RTM_GETNSID only looks the id up; it
+// never assigns one. libnl has no call for it, so this is a plain request.
+Result<int> nsid_of(const UniqueFd &sk, int target_fd) {
   struct {
     nlmsghdr nh;
     rtgenmsg g;
@@ -191,35 +195,88 @@ struct Opened {
 };
 
 // What one namespace reports: its links and, for the ids its veths name,
-// which of the candidate namespaces (index into `cands`) each id is.
+// which candidate namespace (index into the candidates) each id is.
 struct Report {
+  size_t cand = 0;
   std::vector<Iface> ifaces;
   std::map<int, size_t> nsid_to;
 };
 
-Result<Report> read_one(const Opened &self, const std::vector<Opened> &cands) {
-  Report rep;
-  auto r = ns::in_netns(self.fd.get(), [&]() -> Result<void> {
-    auto links = detail::read_links_here();
-    if (!links)
-      return tl::unexpected(links.error());
-    rep.ifaces = std::move(*links);
-    std::set<int> wanted;
-    for (const auto &i : rep.ifaces)
-      if (i.link_netnsid >= 0)
-        wanted.insert(i.link_netnsid);
-    for (size_t c = 0; c < cands.size() && rep.nsid_to.size() < wanted.size(); c++) {
-      if (&cands[c] == &self)
-        continue;
-      auto id = nsid_of(cands[c].fd.get());
-      if (id && *id >= 0 && wanted.count(*id))
-        rep.nsid_to[*id] = c;
-    }
+// In the namespace of `self`: which of `tries` (candidate indexes per id)
+// each id is, through one route socket.
+void ask_ids(const Opened &self, const std::vector<Opened> &cands,
+             const std::map<int, std::vector<size_t>> &tries, std::map<int, size_t> &found) {
+  (void)ns::in_netns(self.fd.get(), [&]() -> Result<void> {
+    auto sk = raw_route_socket();
+    if (!sk)
+      return tl::unexpected(sk.error());
+    for (const auto &[id, list] : tries)
+      for (size_t c : list)
+        if (auto got = nsid_of(*sk, cands[c].fd.get()); got && *got == id) {
+          found[id] = c;
+          break;
+        }
     return {};
   });
-  if (!r)
-    return tl::unexpected(r.error());
-  return rep;
+}
+
+const Iface *by_ifindex(const Report &r, int ifindex) {
+  for (const auto &i : r.ifaces)
+    if (i.ifindex == ifindex)
+      return &i;
+  return nullptr;
+}
+
+// Maps every veth's IFLA_LINK_NETNSID to a report. The kernel's ids are
+// per namespace, so the reporting namespace is asked (RTM_GETNSID) which
+// candidate carries the id; candidates are first narrowed to namespaces
+// holding a veth that points back (its IFLA_LINK is our ifindex), so a
+// veth costs about one question. A pair resolved from one end resolves the
+// other end too: namespaces with many veths (a bridge's) go first and the
+// containers at the other ends need no question at all.
+void resolve_ids(std::vector<Report> &reps, const std::vector<Opened> &cands) {
+  std::map<size_t, size_t> rep_of; // candidate index -> report index
+  for (size_t k = 0; k < reps.size(); k++)
+    rep_of[reps[k].cand] = k;
+  std::vector<size_t> order(reps.size());
+  for (size_t k = 0; k < order.size(); k++)
+    order[k] = k;
+  auto foreign = [&](const Report &r) {
+    return std::count_if(r.ifaces.begin(), r.ifaces.end(),
+                         [](const Iface &i) { return i.link_netnsid >= 0; });
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return foreign(reps[a]) > foreign(reps[b]); });
+  for (size_t k : order) {
+    Report &x = reps[k];
+    std::map<int, std::vector<size_t>> tries;
+    for (const auto &i : x.ifaces) {
+      if (i.link_netnsid < 0 || x.nsid_to.count(i.link_netnsid))
+        continue;
+      auto &list = tries[i.link_netnsid];
+      for (const auto &y : reps) {
+        if (y.cand == x.cand)
+          continue;
+        const Iface *j = by_ifindex(y, i.link_ifindex);
+        if (j && j->kind == "veth" && j->link_ifindex == i.ifindex && j->link_netnsid >= 0 &&
+            std::find(list.begin(), list.end(), y.cand) == list.end())
+          list.push_back(y.cand);
+      }
+    }
+    if (tries.empty())
+      continue;
+    std::map<int, size_t> found;
+    ask_ids(cands[x.cand], cands, tries, found);
+    for (const auto &[id, c] : found) {
+      x.nsid_to[id] = c;
+      // The other end: its veths pointing at ours carry its id for us.
+      Report &y = reps[rep_of.at(c)];
+      for (const auto &i : x.ifaces)
+        if (i.link_netnsid == id)
+          if (const Iface *j = by_ifindex(y, i.link_ifindex); j && j->link_netnsid >= 0)
+            y.nsid_to.emplace(j->link_netnsid, x.cand);
+    }
+  }
 }
 
 // Network namespaces of processes that none of `known` is: where a veth's
@@ -293,18 +350,21 @@ Result<std::vector<NsLinks>> read_all_links(const std::vector<NetnsRef> &all,
     known.insert(ns.inode);
   }
   std::vector<Report> reports;
-  std::vector<size_t> ok;
   for (size_t i = 0; i < cands.size(); i++) {
-    auto rep = read_one(cands[i], cands);
-    if (!rep) {
+    auto links = read_links(cands[i].fd.get());
+    if (!links) {
       if (warnings)
-        warnings->push_back(
-            rep.error().wrap(fmt::format("cannot read links of {}", cands[i].ref.label)).message());
+        warnings->push_back(links.error()
+                                .wrap(fmt::format("cannot read links of {}", cands[i].ref.label))
+                                .message());
       continue;
     }
-    reports.push_back(std::move(*rep));
-    ok.push_back(i);
+    Report rep;
+    rep.cand = i;
+    rep.ifaces = std::move(*links);
+    reports.push_back(std::move(rep));
   }
+  resolve_ids(reports, cands);
 
   // Ids no known namespace answered to: their peers live elsewhere (a test
   // harness's unnamed namespace, a sandbox of a runtime ctk does not know).
@@ -315,60 +375,54 @@ Result<std::vector<NsLinks>> read_all_links(const std::vector<NetnsRef> &all,
         missing = true;
   if (missing) {
     auto extra = other_namespaces(known);
-    if (!extra.empty()) {
-      const size_t base = cands.size();
-      for (auto &e : extra)
-        cands.push_back(std::move(e));
-      // Ask again, now with the extra candidates, only where something is missing.
-      for (size_t k = 0; k < reports.size(); k++) {
-        auto &rep = reports[k];
-        std::set<int> want;
-        for (const auto &i : rep.ifaces)
-          if (i.link_netnsid >= 0 && !rep.nsid_to.count(i.link_netnsid))
-            want.insert(i.link_netnsid);
-        if (want.empty())
-          continue;
-        (void)ns::in_netns(cands[ok[k]].fd.get(), [&]() -> Result<void> {
-          for (size_t c = base; c < cands.size() && !want.empty(); c++)
-            if (auto id = nsid_of(cands[c].fd.get()); id && want.count(*id)) {
-              rep.nsid_to[*id] = c;
-              want.erase(*id);
-            }
-          return {};
-        });
+    const size_t base = cands.size();
+    for (auto &e : extra)
+      cands.push_back(std::move(e));
+    std::set<size_t> used;
+    const size_t nrep = reports.size();
+    for (size_t k = 0; k < nrep; k++) {
+      auto &rep = reports[k];
+      std::map<int, std::vector<size_t>> tries;
+      for (const auto &i : rep.ifaces)
+        if (i.link_netnsid >= 0 && !rep.nsid_to.count(i.link_netnsid))
+          for (size_t c = base; c < cands.size(); c++)
+            tries[i.link_netnsid].push_back(c);
+      if (tries.empty())
+        continue;
+      std::map<int, size_t> found;
+      ask_ids(cands[rep.cand], cands, tries, found);
+      for (const auto &[id, c] : found) {
+        rep.nsid_to[id] = c;
+        used.insert(c);
       }
-      // Read the links of the extra namespaces that turned out to matter.
-      std::set<size_t> used;
-      for (const auto &rep : reports)
-        for (const auto &[id, c] : rep.nsid_to)
-          if (c >= base)
-            used.insert(c);
-      for (size_t c : used)
-        if (auto links = read_links(cands[c].fd.get())) {
-          Report rep;
-          rep.ifaces = std::move(*links);
-          reports.push_back(std::move(rep));
-          ok.push_back(c);
-        }
     }
+    // Read the links of the extra namespaces that turned out to matter.
+    for (size_t c : used)
+      if (auto links = read_links(cands[c].fd.get())) {
+        Report rep;
+        rep.cand = c;
+        rep.ifaces = std::move(*links);
+        reports.push_back(std::move(rep));
+      }
+    resolve_ids(reports, cands); // the extra namespaces' own ends, by symmetry
   }
 
   // (namespace index, ifindex) -> the interface, to fill each peer.
   std::map<std::pair<size_t, int>, const Iface *> index;
-  for (size_t k = 0; k < reports.size(); k++)
-    for (const auto &i : reports[k].ifaces)
-      index[{ok[k], i.ifindex}] = &i;
+  for (const auto &rep : reports)
+    for (const auto &i : rep.ifaces)
+      index[{rep.cand, i.ifindex}] = &i;
   std::vector<NsLinks> out;
   for (size_t k = 0; k < reports.size(); k++) {
     NsLinks nl;
-    nl.ns = cands[ok[k]].ref;
+    nl.ns = cands[reports[k].cand].ref;
     nl.ifaces = reports[k].ifaces;
     for (auto &i : nl.ifaces) {
       if (i.kind != "veth" || i.link_ifindex <= 0)
         continue;
       PeerRef p;
       p.ifindex = i.link_ifindex;
-      size_t where = ok[k];
+      size_t where = reports[k].cand;
       if (i.link_netnsid >= 0) {
         auto it = reports[k].nsid_to.find(i.link_netnsid);
         if (it == reports[k].nsid_to.end()) {

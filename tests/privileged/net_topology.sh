@@ -76,6 +76,20 @@ expect_contains "tree peer under va" "$(grep -A1 '^    va ' <<<"$tree")" "      
 expect_eq "tree json depth of a port" \
     "$(topo --tree --format json "pid://$A_PID" | jq -r '.[] | select(.Kind == "port" and .Iface == "vb") | .Depth')" 2
 
+# A peer in a namespace nobody names (no container, not in /run/netns) is
+# found by its inode, and its own end points back.
+unshare --net sleep 100000 &
+UNNAMED=$!
+on_exit "kill $UNNAMED"
+unshared() { [ "$(readlink /proc/$UNNAMED/ns/net)" != "$(readlink /proc/$$/ns/net)" ]; }
+wait_until 5 unshared ||
+    fail "unshare did not start"
+ip -n $P-br link add vq type veth peer name q0 netns $UNNAMED || fail "veth into the unnamed namespace"
+ino=$(stat -L -c %i /proc/$UNNAMED/ns/net)
+all=$(topo --format json) || fail "net topology with an unnamed namespace"
+expect_eq "peer in an unnamed namespace" "$(field "$(row "$all" "netns $P-br" vq)" .Peer)" "netns:[$ino]:q0"
+expect_eq "its end points back" "$(field "$(row "$all" "netns:[$ino]" q0)" .Peer)" "netns $P-br:vq"
+
 # Port down: the port's state says so.
 netlab_port_down $P || fail "netlab_port_down"
 vb=$(row "$(topo --format json)" "netns $P-br" vb)
