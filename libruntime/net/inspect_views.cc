@@ -106,9 +106,10 @@ void add_peer(std::vector<TreeRow> &rows, const Snapshot &s, const Iface &i, int
 
 } // namespace
 
-std::vector<TreeRow> tree_rows(const std::vector<Snapshot> &snaps) {
+std::vector<TreeRow> tree_rows(const std::vector<Snapshot> &snaps,
+                               const std::vector<Snapshot> *lookup) {
   std::map<std::pair<uint64_t, int>, const Iface *> index;
-  for (const auto &s : snaps)
+  for (const auto &s : lookup ? *lookup : snaps)
     for (const auto &i : s.ifaces)
       index[{s.ns.inode, i.ifindex}] = &i;
   std::vector<TreeRow> rows;

@@ -18,8 +18,12 @@ namespace {
 namespace ni = rt::netinspect;
 using nlohmann::ordered_json;
 
-// The snapshots to show: everything, or a target's neighbourhood.
-rt::Result<std::vector<ni::Snapshot>> collect(Call &call) {
+struct Collected {
+  std::vector<ni::Snapshot> all;
+  std::vector<ni::Snapshot> shown; // everything, or a target's neighbourhood
+};
+
+rt::Result<Collected> collect(Call &call) {
   rt::discovery::Options o;
   o.roots.ctk_root = call.root();
   o.roots.ctk_run_root = call.run_root();
@@ -59,9 +63,10 @@ rt::Result<std::vector<ni::Snapshot>> collect(Call &call) {
     return tl::unexpected(snaps.error());
   for (const auto &w : warnings)
     call.warn(w);
-  if (target)
-    return ni::focus(*snaps, target->netns_inode);
-  return snaps;
+  Collected c;
+  c.all = std::move(*snaps);
+  c.shown = target ? ni::focus(c.all, target->netns_inode) : c.all;
+  return c;
 }
 
 ordered_json route_json(const ni::Route &r) {
@@ -181,7 +186,7 @@ int run_topology(Call &call) {
   auto snaps = collect(call);
   if (!snaps)
     return call.fail(snaps.error());
-  for (const auto &s : *snaps)
+  for (const auto &s : snaps->shown)
     for (const auto &i : s.ifaces)
       if (i.name != "lo")
         emit_iface(call, s, i);
@@ -192,7 +197,7 @@ int run_topology_tree(Call &call) {
   auto snaps = collect(call);
   if (!snaps)
     return call.fail(snaps.error());
-  for (const auto &row : ni::tree_rows(*snaps)) {
+  for (const auto &row : ni::tree_rows(snaps->shown, &snaps->all)) {
     auto rec = call.record();
     // Indentation carries the tree shape in a table (as ctk layers tree).
     rec.field("Name", std::string(row.depth * 2, ' ') + row.name);

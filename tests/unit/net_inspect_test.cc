@@ -181,6 +181,20 @@ TEST(NetInspectFocus, TargetItsPeerTheBridgeAndItsOtherPorts) {
   EXPECT_EQ(names(f[1]), (std::vector<std::string>{"br0", "va", "vb", "vx"}));
 }
 
+TEST(NetInspectTree, FocusedPeersLookedUpInTheWholeSet) {
+  const auto all = lab();
+  const auto f = focus(all, 3);
+  std::string alone, looked_up;
+  for (const auto &r : tree_rows(f))
+    if (r.name == "eth0 in db")
+      alone = r.state;
+  for (const auto &r : tree_rows(f, &all))
+    if (r.name == "eth0 in db")
+      looked_up = r.state;
+  EXPECT_EQ(alone, "");  // db's namespace is not in the focused set
+  EXPECT_EQ(looked_up, "up");
+}
+
 TEST(NetInspectFocus, UnknownInodeIsEmpty) {
   EXPECT_TRUE(focus(lab(), 99).empty());
 }

@@ -107,8 +107,10 @@ Result<std::vector<NsLinks>> read_all_links(const std::vector<NetnsRef> &all,
 struct Endpoint {
   std::string label;
   std::optional<discovery::Container> container;
-  pid_t pid = 0;  // a process in the namespace; 0 for a bare address found in no namespace
-  UniqueFd netns; // open namespace fd; invalid when pid == 0 and the namespace has no path
+  // A process in the namespace; 0 for a bare address found in no namespace,
+  // and for a /run/netns namespace found by address (no process is looked for).
+  pid_t pid = 0;
+  UniqueFd netns; // open namespace fd; invalid only for a bare address
   uint64_t netns_inode = 0;
   bool host_netns = false;
   std::string netns_path;             // what netns was opened from
@@ -189,7 +191,8 @@ std::vector<Snapshot> focus(const std::vector<Snapshot> &all, uint64_t inode);
 
 // The topology as a tree: namespace -> bridge -> ports -> veth peer (and the
 // container owning it); interfaces on no bridge under their namespace. lo is
-// left out.
+// left out. A peer's state and addresses are looked up in `lookup` when
+// given (the unfocused snapshots), else in `snaps`.
 struct TreeRow {
   int depth = 0;
   std::string kind;  // "netns", "bridge", "port", "iface", "peer"
@@ -200,7 +203,8 @@ struct TreeRow {
   std::string netns; // namespace label of the interface
   std::string iface; // interface name ("" for a namespace row)
 };
-std::vector<TreeRow> tree_rows(const std::vector<Snapshot> &snaps);
+std::vector<TreeRow> tree_rows(const std::vector<Snapshot> &snaps,
+                               const std::vector<Snapshot> *lookup = nullptr);
 
 // "docker://web" (the name, else the short ID); "" without a container.
 std::string container_ref(const std::optional<discovery::Container> &c);
