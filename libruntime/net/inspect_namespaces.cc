@@ -32,16 +32,18 @@ void add_named(const HostPaths &paths, std::vector<NetnsRef> &out,
       names.emplace_back(e->d_name);
   ::closedir(d);
   std::sort(names.begin(), names.end());
+  struct stat self {};
+  if (::stat(fmt::format("{}/self/ns/net", paths.proc).c_str(), &self) != 0)
+    return;
+  const dev_t nsfs_dev = self.st_dev;
   for (const auto &n : names) {
     const std::string path = dir + "/" + n;
     struct stat st {};
-    // An entry whose mount is gone is a plain empty file on the tmpfs: its
-    // inode is no namespace's (nsfs inodes live on the nsfs device).
-    if (::stat(path.c_str(), &st) != 0 || st.st_size != 0 || by_inode.count(st.st_ino))
+    if (::stat(path.c_str(), &st) != 0 || by_inode.count(st.st_ino))
       continue;
-    struct stat self {};
-    if (::stat(fmt::format("{}/self/ns/net", paths.proc).c_str(), &self) == 0 &&
-        self.st_dev != st.st_dev)
+    // An entry whose bind mount is gone is a plain empty file on the tmpfs:
+    // its inode is no namespace's. Namespace inodes live on the nsfs device.
+    if (st.st_dev != nsfs_dev)
       continue;
     NetnsRef r;
     r.inode = st.st_ino;
