@@ -64,7 +64,7 @@ std::string port_state_name(int state) {
 }
 
 std::string operstate_name(int state) {
-  static const char *const kNames[] = {"unknown", "notpresent", "down",   "lowerlayerdown",
+  static const char *const kNames[] = {"unknown", "notpresent", "down", "lowerlayerdown",
                                        "testing", "dormant",    "up"};
   if (state >= 0 && state < static_cast<int>(std::size(kNames)))
     return kNames[state];
@@ -72,9 +72,9 @@ std::string operstate_name(int state) {
 }
 
 std::string route_type_name(int type) {
-  static const char *const kNames[] = {"unspec",    "unicast",     "local",   "broadcast",
-                                       "anycast",   "multicast",   "blackhole", "unreachable",
-                                       "prohibit",  "throw",       "nat",     "xresolve"};
+  static const char *const kNames[] = {"unspec",   "unicast",   "local",     "broadcast",
+                                       "anycast",  "multicast", "blackhole", "unreachable",
+                                       "prohibit", "throw",     "nat",       "xresolve"};
   if (type >= 0 && type < static_cast<int>(std::size(kNames)))
     return kNames[type];
   return std::to_string(type);
@@ -131,9 +131,9 @@ std::string route_protocol_name(int proto) {
 std::string neigh_state_name(int state) {
   // Most telling first: a PERMANENT entry may carry NOARP too.
   static const std::pair<int, const char *> kStates[] = {
-      {NUD_PERMANENT, "permanent"},   {NUD_FAILED, "failed"}, {NUD_INCOMPLETE, "incomplete"},
-      {NUD_REACHABLE, "reachable"},   {NUD_STALE, "stale"},   {NUD_DELAY, "delay"},
-      {NUD_PROBE, "probe"},           {NUD_NOARP, "noarp"},   {NUD_NONE, "none"},
+      {NUD_PERMANENT, "permanent"}, {NUD_FAILED, "failed"}, {NUD_INCOMPLETE, "incomplete"},
+      {NUD_REACHABLE, "reachable"}, {NUD_STALE, "stale"},   {NUD_DELAY, "delay"},
+      {NUD_PROBE, "probe"},         {NUD_NOARP, "noarp"},   {NUD_NONE, "none"},
   };
   for (auto [bit, name] : kStates)
     if (state & bit)

@@ -185,8 +185,8 @@ Result<Endpoint> by_address(discovery::Resolver &r, std::string_view text, int f
     std::string list;
     for (const auto &t : tied)
       list += (list.empty() ? "" : ", ") + t;
-    return fail(Errc::ambiguous, fmt::format("address {} is in several network namespaces: {}",
-                                             want, list));
+    return fail(Errc::ambiguous,
+                fmt::format("address {} is in several network namespaces: {}", want, list));
   }
   Endpoint e;
   if (!found) {
@@ -244,8 +244,8 @@ Result<Endpoint> resolve_endpoint(discovery::Resolver &r, std::string_view text,
   auto all = list_namespaces(r, paths);
   if (!all)
     return tl::unexpected(all.error());
-  auto it = std::find_if(all->begin(), all->end(),
-                         [&](const NetnsRef &n) { return n.inode == *ino; });
+  auto it =
+      std::find_if(all->begin(), all->end(), [&](const NetnsRef &n) { return n.inode == *ino; });
   if (it == all->end()) {
     NetnsRef n;
     n.inode = *ino;

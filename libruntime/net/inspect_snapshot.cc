@@ -222,7 +222,8 @@ Result<std::vector<Snapshot>> snapshot_all(const std::vector<NetnsRef> &all,
     if (!r) {
       if (warnings)
         warnings->push_back(
-            r.error().wrap(fmt::format("cannot read the network namespace {}", s.ns.label))
+            r.error()
+                .wrap(fmt::format("cannot read the network namespace {}", s.ns.label))
                 .message());
       continue;
     }

@@ -97,8 +97,7 @@ ordered_json sysctls_json(const ni::Snapshot &s, const std::string &iface) {
     long long v = 0;
     return it != s.sysctls.end() && rt::parse_int(it->second, v) ? v : 0LL;
   };
-  out["EffectiveRpFilter"] =
-      std::max(num("net.ipv4.conf.all.rp_filter"), num(mine + "rp_filter"));
+  out["EffectiveRpFilter"] = std::max(num("net.ipv4.conf.all.rp_filter"), num(mine + "rp_filter"));
   return out;
 }
 
@@ -137,12 +136,9 @@ void emit_iface(Call &call, const ni::Snapshot &s, const ni::Iface &i) {
   rec.field("PortState", i.port_state);
   ordered_json pj = nullptr;
   if (i.peer)
-    pj = {{"Netns", i.peer->netns_label},
-          {"NetnsInode", i.peer->netns_inode},
-          {"Iface", i.peer->name},
-          {"Ifindex", i.peer->ifindex},
-          {"Master", i.peer->master},
-          {"Container", owner}};
+    pj = {{"Netns", i.peer->netns_label}, {"NetnsInode", i.peer->netns_inode},
+          {"Iface", i.peer->name},        {"Ifindex", i.peer->ifindex},
+          {"Master", i.peer->master},     {"Container", owner}};
   rec.field("PeerDetail", pj);
   ordered_json ajs = ordered_json::array();
   for (const auto &a : i.addrs)

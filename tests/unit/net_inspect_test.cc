@@ -138,10 +138,10 @@ void pair(Snapshot &x, int xi, Snapshot &y, int yi) {
     throw std::runtime_error("no such ifindex");
   };
   Iface &a = find(x, xi), &b = find(y, yi);
-  a.peer = PeerRef{y.ns.inode, b.ifindex, b.name, b.master, b.master_ifindex, y.ns.label,
-                   y.ns.container};
-  b.peer = PeerRef{x.ns.inode, a.ifindex, a.name, a.master, a.master_ifindex, x.ns.label,
-                   x.ns.container};
+  a.peer = PeerRef{y.ns.inode,       b.ifindex,  b.name,        b.master,
+                   b.master_ifindex, y.ns.label, y.ns.container};
+  b.peer = PeerRef{x.ns.inode,       a.ifindex,  a.name,        a.master,
+                   a.master_ifindex, x.ns.label, x.ns.container};
 }
 
 std::vector<Snapshot> lab() {
@@ -191,7 +191,7 @@ TEST(NetInspectTree, FocusedPeersLookedUpInTheWholeSet) {
   for (const auto &r : tree_rows(f, &all))
     if (r.name == "eth0 in db")
       looked_up = r.state;
-  EXPECT_EQ(alone, "");  // db's namespace is not in the focused set
+  EXPECT_EQ(alone, ""); // db's namespace is not in the focused set
   EXPECT_EQ(looked_up, "up");
 }
 

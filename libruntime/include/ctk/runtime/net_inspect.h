@@ -73,7 +73,8 @@ struct NetnsRef {
   pid_t pid = 0;     // a process in it (0 for a /run/netns entry with no process)
   std::string path;  // /proc/PID/ns/net or /run/netns/NAME
   std::optional<discovery::Container> container; // the container that made it (created first)
-  std::vector<discovery::Container> containers;  // every container in it (pods share one), oldest first
+  std::vector<discovery::Container>
+      containers; // every container in it (pods share one), oldest first
   bool host = false;
 };
 
@@ -113,9 +114,9 @@ struct Endpoint {
   UniqueFd netns; // open namespace fd; invalid only for a bare address
   uint64_t netns_inode = 0;
   bool host_netns = false;
-  std::string netns_path;             // what netns was opened from
-  std::vector<Iface> ifaces;          // all but lo, with peers resolved
-  std::optional<IfAddr> requested;    // the address TEXT named, when it was one
+  std::string netns_path;          // what netns was opened from
+  std::vector<Iface> ifaces;       // all but lo, with peers resolved
+  std::optional<IfAddr> requested; // the address TEXT named, when it was one
   // Every address of the interfaces (or just `requested` for a bare address).
   std::vector<IfAddr> addresses() const;
 };
@@ -134,11 +135,11 @@ Result<Endpoint> resolve_endpoint(discovery::Resolver &r, std::string_view text,
 // ---- the full snapshot of one namespace ----------------------------------
 struct Route {
   int family = 0;
-  std::string table;    // "main", "local", "default" or the number
-  std::string type;     // "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", ...
-  std::string dst;      // "default" or "10.77.0.0/24"
-  std::string gateway;  // "" when directly connected
-  std::string dev;      // output device name
+  std::string table; // "main", "local", "default" or the number
+  std::string type;  // "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", ...
+  std::string dst;   // "default" or "10.77.0.0/24"
+  std::string gateway; // "" when directly connected
+  std::string dev;     // output device name
   std::string prefsrc;
   std::string scope;    // "universe", "link", "host"
   std::string protocol; // "kernel", "boot", "static", ...
