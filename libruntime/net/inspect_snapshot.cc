@@ -98,9 +98,11 @@ Result<Cache> neigh_cache(nl_sock *sk, int family) {
   return cache;
 }
 
-void read_neighbours(nl_sock *sk, const std::map<int, std::string> &names, Snapshot &s,
-                     std::vector<std::string> &notes) {
-  if (auto cache = neigh_cache(sk, AF_UNSPEC)) {
+Result<void> read_neighbours(nl_sock *sk, const std::map<int, std::string> &names, Snapshot &s) {
+  {
+    auto cache = neigh_cache(sk, AF_UNSPEC);
+    if (!cache)
+      return tl::unexpected(cache.error());
     for (nl_object *o = nl_cache_get_first(cache->get()); o; o = nl_cache_get_next(o)) {
       auto *n = reinterpret_cast<rtnl_neigh *>(o);
       const int fam = rtnl_neigh_get_family(n);
@@ -117,8 +119,6 @@ void read_neighbours(nl_sock *sk, const std::map<int, std::string> &names, Snaps
       nb.state = neigh_state_name(rtnl_neigh_get_state(n));
       s.neighbours.push_back(std::move(nb));
     }
-  } else {
-    notes.push_back(cache.error().message());
   }
   // Without the bridge module the AF_BRIDGE dump is refused: no fdb then.
   if (auto cache = neigh_cache(sk, AF_BRIDGE)) {
@@ -144,6 +144,7 @@ void read_neighbours(nl_sock *sk, const std::map<int, std::string> &names, Snaps
       s.fdb.push_back(std::move(f));
     }
   }
+  return {};
 }
 
 // Read on the thread that is in the namespace: /proc/sys/net resolves
@@ -183,8 +184,8 @@ Result<void> read_rest(Snapshot &s) {
   if (!routes)
     return tl::unexpected(routes.error());
   s.routes = std::move(*routes);
-  std::vector<std::string> notes;
-  read_neighbours(sk->get(), names, s, notes);
+  if (auto n = read_neighbours(sk->get(), names, s); !n)
+    return n;
   read_sysctls(s);
   return {};
 }
