@@ -175,10 +175,9 @@ unsigned directions(const Rule &r, const Scope &scope, unsigned allowed,
         } else {
           ok &= satisfiable(m, scope.addresses, true);
         }
-      } else if (m.kind == Match::Kind::iif && d == kOut)
-        ok &= satisfiable(m, scope.interfaces, false);
-      else if (m.kind == Match::Kind::oif && d == kIn)
-        ok &= satisfiable(m, scope.interfaces, false);
+      } else if ((m.kind == Match::Kind::iif && d == kOut) ||
+                 (m.kind == Match::Kind::oif && d == kIn))
+        ok &= satisfiable(m, m.port ? scope.ports : scope.interfaces, false);
     }
     // A DNAT to someone else never makes traffic for this container.
     if (d == kIn && is_dnat(r) && !r.nat_addr.empty() && !scope.addresses.empty() &&
@@ -240,6 +239,7 @@ std::vector<Rule> relevant(const Ruleset &rs, const Scope &scope) {
   for (const auto &c : rs.chains)
     if (c.base() && family_fits(c.family, scope) &&
         (c.device.empty() || scope.everything || scope.interfaces.empty() ||
+         std::find(scope.ports.begin(), scope.ports.end(), c.device) != scope.ports.end() ||
          std::find(scope.interfaces.begin(), scope.interfaces.end(), c.device) !=
              scope.interfaces.end()))
       bases.push_back(&c);
@@ -369,6 +369,8 @@ nlohmann::ordered_json to_json(const Rule &r) {
     mj["kind"] = match_kind_name(m.kind);
     mj["negated"] = m.negated;
     mj["opaque"] = m.opaque;
+    if (m.port)
+      mj["port"] = true;
     mj["values"] = m.values;
     ms.push_back(std::move(mj));
   }

@@ -113,10 +113,13 @@ void parse_rule(Rule &r, const std::vector<std::string> &w, const std::set<std::
       add(Match::Kind::saddr, {v});
     } else if ((o == "-d" || o == "--destination") && has_value) {
       add(Match::Kind::daddr, {v});
-    } else if ((o == "-i" || o == "--in-interface" || o == "--physdev-in") && has_value) {
+    } else if ((o == "-i" || o == "--in-interface") && has_value) {
       add(Match::Kind::iif, {v});
-    } else if ((o == "-o" || o == "--out-interface" || o == "--physdev-out") && has_value) {
+    } else if ((o == "-o" || o == "--out-interface") && has_value) {
       add(Match::Kind::oif, {v});
+    } else if ((o == "--physdev-in" || o == "--physdev-out") && has_value) {
+      add(o == "--physdev-in" ? Match::Kind::iif : Match::Kind::oif, {v});
+      r.matches.back().port = true;
     } else if ((o == "-p" || o == "--protocol") && has_value) {
       add(Match::Kind::l4proto, {lower(v)});
     } else if ((o == "--dport" || o == "--destination-port" || o == "--dports" ||

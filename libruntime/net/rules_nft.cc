@@ -230,6 +230,10 @@ Result<Ruleset> parse_nft(const json &listing, std::string_view text) {
         }
         for (const auto &e : j.value("expr", json::array()))
           add_statement(r, e);
+        // Bridge and netdev chains see the port a frame came in on.
+        if (r.family == "bridge" || r.family == "netdev")
+          for (auto &m : r.matches)
+            m.port = m.kind == Match::Kind::iif || m.kind == Match::Kind::oif;
         if (auto t = texts.find({r.family, r.table, r.chain, r.handle}); t != texts.end())
           r.text = t->second;
         rs.rules.push_back(std::move(r));

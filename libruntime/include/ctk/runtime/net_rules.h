@@ -3,7 +3,7 @@
 // of them can touch a container's traffic.
 //
 //   auto rs = ctk::rt::netrules::read(netns_fd);          // everything, in chain order
-//   netrules::Scope scope{.addresses = {"10.77.0.3"}, .interfaces = {"br0", "vb"}};
+//   netrules::Scope scope{.addresses = {"10.77.0.3"}, .interfaces = {"br0"}, .ports = {"vb"}};
 //   for (const auto &r : netrules::relevant(*rs, scope)) ...   // hooks in order, jumps followed
 //   for (const auto &p : netrules::publications(*rs, {"10.77.0.3"})) ...  // host:8080 -> :80
 //
@@ -48,6 +48,7 @@ struct Match {
   Kind kind = Kind::other;
   bool negated = false;
   bool opaque = false; // cannot be evaluated: the rule "may match"
+  bool port = false;   // iif/oif of a bridge port (physdev, bridge family), not an L3 device
   std::vector<std::string> values;
 };
 std::string_view match_kind_name(Match::Kind k);
@@ -106,12 +107,14 @@ void merge_iptables_nft(Ruleset &nft, const Ruleset &save);
 Result<Ruleset> read(int netns_fd);
 
 // ---- relevance ---------------------------------------------------------------
-// The traffic of one container as a namespace sees it: its addresses, and
-// the interfaces it passes in that namespace (the container's own in its
-// namespace; the host-side veth and the bridge in the bridge's).
+// The traffic of one container as a namespace sees it: its addresses, the
+// L3 interfaces it passes in that namespace (the bridge, in the bridge's
+// namespace: IP hooks see the bridge as iif/oif) and the bridge ports (the
+// host-side veth, which physdev and bridge-family rules see).
 struct Scope {
   std::vector<std::string> addresses;
   std::vector<std::string> interfaces;
+  std::vector<std::string> ports;
   bool everything = false; // the container's own namespace: every rule is its traffic's
 };
 enum class Applies { no, yes, may };
