@@ -155,6 +155,23 @@ unsigned directions(const Rule &r, const Scope &scope, unsigned allowed,
                     const std::vector<std::string> &published) {
   if (scope.everything)
     return allowed;
+  // An ip6 address match on a v4-only container (or the reverse) never
+  // holds, whichever side the container is on.
+  for (const auto &m : r.matches)
+    if ((m.kind == Match::Kind::saddr || m.kind == Match::Kind::daddr) && !m.negated &&
+        !m.opaque && !scope.addresses.empty() && !m.values.empty()) {
+      bool some_fits = false;
+      for (const auto &v : m.values) {
+        auto a = parse_addr(v.substr(0, v.find_first_of("/-")));
+        some_fits |= !a || std::any_of(scope.addresses.begin(), scope.addresses.end(),
+                                       [&](const std::string &mine) {
+                                         auto b = parse_addr(mine);
+                                         return !b || b->family == a->family;
+                                       });
+      }
+      if (!some_fits)
+        return 0;
+    }
   unsigned out = 0;
   for (unsigned d : {kOut, kIn}) {
     if (!(allowed & d))
@@ -306,6 +323,15 @@ std::vector<Publication> publications(const Ruleset &rs,
     out.push_back(std::move(p));
   }
   return out;
+}
+
+std::string to_string(const Publication &p) {
+  auto hostport = [](const std::string &a, const std::string &port) {
+    return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + port;
+  };
+  return fmt::format("{}{}{} -> {}", p.proto, p.proto.empty() ? "" : " ",
+                     hostport(p.host_addr, p.host_port.empty() ? "*" : p.host_port),
+                     hostport(p.addr, p.port.empty() ? "*" : p.port));
 }
 
 const Rule *find_rule(const Ruleset &rs, std::string_view family, std::string_view table,

@@ -136,6 +136,8 @@ struct Publication {
 // DNAT rules (nft dnat, iptables DNAT --to-destination) whose target is one
 // of `addresses`.
 std::vector<Publication> publications(const Ruleset &rs, const std::vector<std::string> &addresses);
+// "tcp 0.0.0.0:8080 -> 10.77.0.3:80"
+std::string to_string(const Publication &p);
 
 // ---- for the tracer --------------------------------------------------------
 // The rule an nftrace event names.
