@@ -65,8 +65,8 @@ void emit_publication(Call &call, const std::string &netns, const nr::Publicatio
   std::string ref = r.source == nr::Source::iptables_legacy
                         ? fmt::format("{} {} {} #{}", r.family, r.table, r.chain, r.position)
                         : fmt::format("{} {} {} handle {}", r.family, r.table, r.chain, r.handle);
-  std::string text = fmt::format("host {} → {}:{}{} (rule {})", hostport(p.host_addr, p.host_port),
-                                 who, p.port, p.proto.empty() ? "" : "/" + p.proto, ref);
+  std::string text = fmt::format("host {}{} → {}:{} (rule {})", hostport(p.host_addr, p.host_port),
+                                 p.proto.empty() ? "" : "/" + p.proto, who, p.port, ref);
   auto rec = call.record();
   rec.field("Kind", "publication");
   rec.field("Netns", netns);
