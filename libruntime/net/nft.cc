@@ -212,8 +212,7 @@ Result<std::string> run_sbin(const std::string &name, const std::vector<std::str
   }
   if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
     auto first = err.substr(0, err.find('\n'));
-    return fail(Errc::io,
-                name + " failed: " + (first.empty() ? std::string("no message") : first));
+    return fail(Errc::io, name + " failed: " + (first.empty() ? std::string("no message") : first));
   }
   return text;
 }

@@ -76,7 +76,9 @@ std::optional<Addr> parse_addr(std::string_view s) {
   return a;
 }
 
-size_t addr_len(const Addr &a) { return a.family == AF_INET ? 4 : 16; }
+size_t addr_len(const Addr &a) {
+  return a.family == AF_INET ? 4 : 16;
+}
 
 // Does "10.77.0.0/24", "10.77.0.3", "10.77.0.1-10.77.0.9" cover `a`? A value
 // that is not an address (a name nft printed) may: nullopt.
@@ -143,7 +145,9 @@ bool satisfiable(const Match &m, const std::vector<std::string> &candidates, boo
 
 enum Dir : unsigned { kOut = 1, kIn = 2 }; // out: the container sends; in: it receives
 
-bool is_dnat(const Rule &r) { return r.verdict.starts_with("dnat") || r.verdict == "DNAT"; }
+bool is_dnat(const Rule &r) {
+  return r.verdict.starts_with("dnat") || r.verdict == "DNAT";
+}
 
 // Before destination NAT (prerouting and output at or before dstnat) a
 // packet for the container still carries a published address.
@@ -158,8 +162,8 @@ unsigned directions(const Rule &r, const Scope &scope, unsigned allowed,
   // An ip6 address match on a v4-only container (or the reverse) never
   // holds, whichever side the container is on.
   for (const auto &m : r.matches)
-    if ((m.kind == Match::Kind::saddr || m.kind == Match::Kind::daddr) && !m.negated &&
-        !m.opaque && !scope.addresses.empty() && !m.values.empty()) {
+    if ((m.kind == Match::Kind::saddr || m.kind == Match::Kind::daddr) && !m.negated && !m.opaque &&
+        !scope.addresses.empty() && !m.values.empty()) {
       bool some_fits = false;
       for (const auto &v : m.values) {
         auto a = parse_addr(v.substr(0, v.find_first_of("/-")));
@@ -221,7 +225,7 @@ bool family_fits(std::string_view family, const Scope &scope) {
 }
 
 int hook_rank(std::string_view hook) {
-  static const char *kOrder[] = {"ingress", "prerouting", "input", "forward",
+  static const char *kOrder[] = {"ingress", "prerouting",  "input", "forward",
                                  "output",  "postrouting", "egress"};
   for (int i = 0; i < 7; ++i)
     if (hook == kOrder[i])

@@ -52,9 +52,11 @@ int table_priority(std::string_view table, std::string_view chain) {
 }
 
 std::string hook_of(std::string_view chain) {
-  static const std::pair<const char *, const char *> kHooks[] = {
-      {"PREROUTING", "prerouting"}, {"INPUT", "input"},         {"FORWARD", "forward"},
-      {"OUTPUT", "output"},         {"POSTROUTING", "postrouting"}};
+  static const std::pair<const char *, const char *> kHooks[] = {{"PREROUTING", "prerouting"},
+                                                                 {"INPUT", "input"},
+                                                                 {"FORWARD", "forward"},
+                                                                 {"OUTPUT", "output"},
+                                                                 {"POSTROUTING", "postrouting"}};
   for (auto [name, hook] : kHooks)
     if (chain == name)
       return hook;
@@ -80,15 +82,14 @@ std::vector<std::string> ports_of(std::string_view v) {
 
 // The matches iptables decides by, or shows in full without deciding; any
 // other module is an opaque condition ("may match").
-const std::set<std::string> kKnownModules = {"tcp",  "udp",       "icmp",     "icmp6", "comment",
-                                             "conntrack", "state", "addrtype", "multiport",
-                                             "physdev"};
+const std::set<std::string> kKnownModules = {"tcp",       "udp",       "icmp",  "icmp6",
+                                             "comment",   "conntrack", "state", "addrtype",
+                                             "multiport", "physdev"};
 
 // Options that take no value (so the next word is an option, not theirs).
-const std::set<std::string> kFlags = {"--physdev-is-in", "--physdev-is-out",
-                                      "--physdev-is-bridged", "--random", "--random-fully",
-                                      "--persistent", "--limit-iface-in", "--limit-iface-out",
-                                      "--syn"};
+const std::set<std::string> kFlags = {
+    "--physdev-is-in", "--physdev-is-out", "--physdev-is-bridged", "--random", "--random-fully",
+    "--persistent",    "--limit-iface-in", "--limit-iface-out",    "--syn"};
 
 void parse_rule(Rule &r, const std::vector<std::string> &w, const std::set<std::string> &chains) {
   bool neg = false;
@@ -180,8 +181,8 @@ void parse_rule(Rule &r, const std::vector<std::string> &w, const std::set<std::
     r.jump = target;
     r.verdict = std::string(r.is_goto ? "goto " : "jump ") + target;
   } else if (target == "DNAT" && !r.nat_addr.empty()) {
-    r.verdict = "dnat to " + (r.nat_addr.find(':') != std::string::npos ? "[" + r.nat_addr + "]"
-                                                                          : r.nat_addr) +
+    r.verdict = "dnat to " +
+                (r.nat_addr.find(':') != std::string::npos ? "[" + r.nat_addr + "]" : r.nat_addr) +
                 (r.nat_port.empty() ? "" : ":" + r.nat_port);
   } else {
     r.verdict = lower(target);

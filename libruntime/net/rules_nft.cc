@@ -212,7 +212,8 @@ Result<Ruleset> parse_nft(const json &listing, std::string_view text) {
         ch.hook = c.value("hook", "");
         ch.policy = c.value("policy", "");
         ch.device = c.contains("dev") && c["dev"].is_string() ? c["dev"].get<std::string>() : "";
-        ch.priority = c.contains("prio") && c["prio"].is_number_integer() ? c["prio"].get<int>() : 0;
+        ch.priority =
+            c.contains("prio") && c["prio"].is_number_integer() ? c["prio"].get<int>() : 0;
         chain_at[{ch.family, ch.table, ch.name}] = rs.chains.size();
         rs.chains.push_back(std::move(ch));
       } else if (item.contains("rule")) {

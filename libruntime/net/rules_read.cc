@@ -42,14 +42,14 @@ Ruleset read_legacy_here() {
     for (const auto &table : legacy_tables(names)) {
       auto text = net::detail::run_sbin(tool, {"-c", "-t", table});
       if (!text) {
-        rs.warnings.push_back(fmt::format("legacy iptables table {} {} not read: {}", family,
-                                          table, text.error().message()));
+        rs.warnings.push_back(fmt::format("legacy iptables table {} {} not read: {}", family, table,
+                                          text.error().message()));
         continue;
       }
       auto parsed = parse_iptables_save(*text, Source::iptables_legacy, family);
       if (!parsed) {
-        rs.warnings.push_back(fmt::format("legacy iptables table {} {} not read: {}", family,
-                                          table, parsed.error().message()));
+        rs.warnings.push_back(fmt::format("legacy iptables table {} {} not read: {}", family, table,
+                                          parsed.error().message()));
         continue;
       }
       append(rs, std::move(*parsed));
@@ -86,7 +86,8 @@ Result<Ruleset> read(int netns_fd) {
       const std::string tool = family == "ip" ? "iptables-nft-save" : "ip6tables-nft-save";
       auto save = net::detail::run_sbin(tool, {"-c"});
       if (!save) {
-        rs.warnings.push_back(fmt::format("{}: compat matches stay opaque", save.error().message()));
+        rs.warnings.push_back(
+            fmt::format("{}: compat matches stay opaque", save.error().message()));
         continue;
       }
       auto theirs = parse_iptables_save(*save, Source::iptables_nft, family);

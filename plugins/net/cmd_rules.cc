@@ -45,8 +45,8 @@ void emit_rule(Call &call, const std::string &netns, const nr::Rule &r) {
   rec.field("Table", r.family + " " + r.table);
   rec.field("Chain", chain_cell(r));
   rec.field("Position", r.position);
-  rec.field("Handle", r.source == nr::Source::iptables_legacy ? std::string("-")
-                                                              : std::to_string(r.handle));
+  rec.field("Handle",
+            r.source == nr::Source::iptables_legacy ? std::string("-") : std::to_string(r.handle));
   rec.field("Packets", r.packets);
   rec.field("Bytes", r.bytes);
   rec.field("Rule", r.text);
@@ -74,8 +74,8 @@ void emit_publication(Call &call, const std::string &netns, const nr::Publicatio
   rec.field("Table", r.family + " " + r.table);
   rec.field("Chain", chain_cell(r));
   rec.field("Position", r.position);
-  rec.field("Handle", r.source == nr::Source::iptables_legacy ? std::string("-")
-                                                              : std::to_string(r.handle));
+  rec.field("Handle",
+            r.source == nr::Source::iptables_legacy ? std::string("-") : std::to_string(r.handle));
   rec.field("Packets", r.packets);
   rec.field("Bytes", r.bytes);
   rec.field("Rule", "PUBLISHED " + text);
@@ -114,8 +114,7 @@ std::string who_of(const std::optional<rt::discovery::Container> &c, const std::
 // of its veth peers is in, scoped to its addresses, the peer and its bridge.
 rt::Result<std::vector<Place>> places_of_target(Call &call, rt::discovery::Resolver &r,
                                                 const std::string &text,
-                                                std::vector<std::string> &addrs,
-                                                std::string &who) {
+                                                std::vector<std::string> &addrs, std::string &who) {
   auto e = ni::resolve_endpoint(r, text, {});
   if (!e)
     return tl::unexpected(e.error());

@@ -146,8 +146,8 @@ TEST(NetRules, RelevanceKeepsRulesForTheContainerAndDropsOthers) {
   EXPECT_NE(by_text(theirs, "--physdev-in va"), nullptr);
   // IPv6-only rules (ip6 family, inet with ip6 addresses) do not touch a v4-only container.
   EXPECT_EQ(by_text(mine, "ip6 daddr fd00::/64"), nullptr);
-  EXPECT_EQ(std::count_if(mine.begin(), mine.end(), [](const Rule &r) { return r.family == "ip6"; }),
-            0);
+  EXPECT_EQ(
+      std::count_if(mine.begin(), mine.end(), [](const Rule &r) { return r.family == "ip6"; }), 0);
   // Everything in the container's own namespace.
   Scope own;
   own.everything = true;
@@ -234,7 +234,8 @@ TEST(NetRules, LegacyCountersNameTheRuleThatAdvanced) {
   after.rules[{"ip", "filter", "FORWARD", 1}].packets = 3;
   auto hit = counters_advanced(before, after);
   ASSERT_EQ(hit.size(), 1u);
-  EXPECT_EQ(hit[0].text, "-A FORWARD -s 10.77.0.2/32 -d 10.77.0.3/32 -p tcp -m tcp --dport 80 -j DROP");
+  EXPECT_EQ(hit[0].text,
+            "-A FORWARD -s 10.77.0.2/32 -d 10.77.0.3/32 -p tcp -m tcp --dport 80 -j DROP");
   EXPECT_EQ(hit[0].verdict, "drop");
   EXPECT_EQ(hit[0].packets, 3u);
   EXPECT_TRUE(counters_advanced(before, before).empty());
@@ -244,8 +245,9 @@ TEST(NetRules, LegacyCountersNameTheRuleThatAdvanced) {
 }
 
 TEST(NetRules, MalformedInputIsAnErrorNamingTheLine) {
-  auto bad = parse_iptables_save("*filter\n:FORWARD ACCEPT [0:0]\n[x:1] -A FORWARD -j DROP\nCOMMIT\n",
-                                 Source::iptables_legacy, "ip");
+  auto bad =
+      parse_iptables_save("*filter\n:FORWARD ACCEPT [0:0]\n[x:1] -A FORWARD -j DROP\nCOMMIT\n",
+                          Source::iptables_legacy, "ip");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("line 3"), std::string::npos);
   auto no_table = parse_iptables_save("-A FORWARD -j DROP\n", Source::iptables_legacy, "ip");

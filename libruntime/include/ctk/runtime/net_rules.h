@@ -34,12 +34,12 @@ std::string_view source_name(Source s); // "nft", "iptables-nft", "iptables-lega
 // One condition of a rule, reduced to what decides relevance.
 struct Match {
   enum class Kind {
-    saddr,    // values: "10.77.0.0/24", "10.77.0.3" (no prefix = host)
+    saddr, // values: "10.77.0.0/24", "10.77.0.3" (no prefix = host)
     daddr,
-    iif,      // values: interface names; "veth*" (nft) and "veth+" (iptables) are prefixes
+    iif, // values: interface names; "veth*" (nft) and "veth+" (iptables) are prefixes
     oif,
-    l4proto,  // values: "tcp", "udp", "icmp", ...
-    sport,    // values: "80", "1000-2000"
+    l4proto, // values: "tcp", "udp", "icmp", ...
+    sport,   // values: "80", "1000-2000"
     dport,
     ct_state, // values: "established", "related", "new", ...
     xt,       // an iptables-nft compat match nft could not show: values {name}
@@ -58,12 +58,12 @@ struct Rule {
   std::string family; // ip, ip6, inet, arp, bridge, netdev
   std::string table;
   std::string chain;
-  std::string hook;   // the base chain's hook, empty for a chain reached by jump
+  std::string hook; // the base chain's hook, empty for a chain reached by jump
   int priority = 0;
-  uint64_t handle = 0; // nft handle; 0 for legacy
-  int position = 0;    // 1-based within its chain (the iptables rule number)
+  uint64_t handle = 0;                    // nft handle; 0 for legacy
+  int position = 0;                       // 1-based within its chain (the iptables rule number)
   std::optional<uint64_t> packets, bytes; // only where a counter exists
-  std::string text;    // nft syntax, or iptables syntax ("-A CHAIN ...")
+  std::string text;                       // nft syntax, or iptables syntax ("-A CHAIN ...")
   std::string comment;
   std::string verdict; // accept, drop, reject, jump X, goto X, return, dnat to A:P, masquerade, ...
   std::string jump;    // the chain a jump or goto enters, else empty
@@ -84,8 +84,8 @@ struct Chain {
 };
 
 struct Ruleset {
-  std::vector<Chain> chains; // in listing order
-  std::vector<Rule> rules;   // chains in listing order, rules in chain order
+  std::vector<Chain> chains;         // in listing order
+  std::vector<Rule> rules;           // chains in listing order, rules in chain order
   std::vector<std::string> warnings; // a source that could not be read, an unmerged chain
 };
 
