@@ -326,6 +326,23 @@ std::vector<Publication> publications(const Ruleset &rs,
     p.rule = r;
     out.push_back(std::move(p));
   }
+  if (out.empty())
+    return out;
+  // A DNAT sits in a chain reached by jump (docker's DOCKER): the hook and
+  // priority it runs at are the first base chain's that reaches it.
+  Scope all;
+  all.everything = true;
+  auto reached = relevant(rs, all);
+  for (auto &p : out) {
+    auto it = std::find_if(reached.begin(), reached.end(), [&](const Rule &r) {
+      return r.source == p.rule.source && r.family == p.rule.family && r.table == p.rule.table &&
+             r.chain == p.rule.chain && r.position == p.rule.position;
+    });
+    if (it != reached.end()) {
+      p.rule.hook = it->hook;
+      p.rule.priority = it->priority;
+    }
+  }
   return out;
 }
 

@@ -212,6 +212,8 @@ TEST(NetRules, PublicationsFromDnatRules) {
   EXPECT_EQ(docker[0].addr, "172.17.0.2");
   EXPECT_EQ(docker[0].port, "80");
   EXPECT_EQ(docker[0].rule.chain, "DOCKER");
+  EXPECT_EQ(docker[0].rule.hook, "prerouting"); // reached from PREROUTING first
+  EXPECT_EQ(docker[0].rule.priority, -100);
 
   auto rs = nft_fixture(true);
   auto pubs = publications(rs, {"10.77.0.3"});
@@ -253,4 +255,36 @@ TEST(NetRules, MalformedInputIsAnErrorNamingTheLine) {
   auto no_table = parse_iptables_save("-A FORWARD -j DROP\n", Source::iptables_legacy, "ip");
   ASSERT_FALSE(no_table);
   EXPECT_FALSE(parse_nft(nlohmann::json::object()));
+}
+
+// A real dockerd 20.10 (iptables-nft, --userland-proxy=false) with web
+// (172.17.0.2, -p 8080:80), db (172.17.0.3) and a user's DOCKER-USER drop:
+// libnftables' JSON hides addrtype, conntrack and DNAT's arguments, the
+// save restores every one of them.
+TEST(NetRules, RealDockerRulesetMergesCompletely) {
+  auto rs = parse_nft(nlohmann::json::parse(fixture("docker-ruleset.json")),
+                      fixture("docker-ruleset.nft"));
+  ASSERT_TRUE(rs);
+  size_t opaque_before = std::count_if(rs->rules.begin(), rs->rules.end(), [](const Rule &r) {
+    return r.may() || r.verdict == "DNAT";
+  });
+  EXPECT_GE(opaque_before, 4u); // addrtype x3, conntrack, DNAT
+  auto save =
+      parse_iptables_save(fixture("docker-iptables-nft-save.txt"), Source::iptables_nft, "ip");
+  ASSERT_TRUE(save);
+  merge_iptables_nft(*rs, *save);
+  EXPECT_TRUE(rs->warnings.empty());
+  EXPECT_EQ(
+      std::count_if(rs->rules.begin(), rs->rules.end(), [](const Rule &r) { return r.may(); }), 0);
+  auto pubs = publications(*rs, {"172.17.0.2"});
+  ASSERT_EQ(pubs.size(), 1u);
+  EXPECT_EQ(to_string(pubs[0]), "tcp 0.0.0.0:8080 -> 172.17.0.2:80");
+  EXPECT_TRUE(publications(*rs, {"172.17.0.3"}).empty());
+  Scope db{{"172.17.0.3"}, {"docker0"}, {"vethdb"}};
+  auto rules = relevant(*rs, db);
+  EXPECT_EQ(by_text(rules, "-A DOCKER -d 172.17.0.2/32"), nullptr); // web's accept
+  EXPECT_NE(by_text(rules, "-A DOCKER-USER -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j DROP"),
+            nullptr); // db -> web:80 meets it
+  Scope web{{"172.17.0.2"}, {"docker0"}, {"vethweb"}};
+  EXPECT_NE(by_text(relevant(*rs, web), "-A DOCKER -d 172.17.0.2/32"), nullptr);
 }
