@@ -74,11 +74,17 @@ for ns in a b br rt; do
     expect_eq "reading created no legacy table in $ns" "$(legacy_tables $ns)" ""
 done
 
-# (h) a legacy drop: listed (legacy rules have a number, no handle).
+# (h) a legacy drop alone: listed (legacy rules have a number, no handle),
+# and its counter counts the SYN it dropped.
+nl_in $P-br nft delete table inet labfw || fail "cannot remove labfw"
+nl_in $P-br iptables-nft -F DOCKER-USER || fail "cannot flush DOCKER-USER"
 netlab_ipt_legacy_drop $P || fail "netlab_ipt_legacy_drop"
+netlab_tcp_ok $P a $NETLAB_B_IP 80 && fail "a → b:80 got through the legacy drop"
 out=$("$CTK_BIN" net rules pid://$B --format json) || fail "ctk net rules (legacy) failed"
 expect_eq "legacy drop" "$(rows '[.[] | select(.Source == "iptables-legacy") | {Table, Chain, Position, Handle, Verdict, Rule}]')" \
     '[{"Table":"ip filter","Chain":"FORWARD (forward/0)","Position":1,"Handle":"-","Verdict":"drop","Rule":"-A FORWARD -s 10.77.0.2/32 -d 10.77.0.3/32 -p tcp -m tcp --dport 80 -j DROP"}]'
+legacy_pkts=$(rows '[.[] | select(.Source == "iptables-legacy")][0].Packets')
+[ "$legacy_pkts" -ge 1 ] 2>/dev/null || fail "legacy drop counted $legacy_pkts packets, expected at least 1"
 expect_eq "only the filter table exists in br" "$(legacy_tables br)" "filter "
 for ns in a b rt; do
     expect_eq "still no legacy table in $ns" "$(legacy_tables $ns)" ""
