@@ -80,10 +80,35 @@ const ctk_column_v1 kTopologyTreeColumns[] = {
 
 // ---- net rules ------------------------------------------------------------
 const ctk_positional_v1 kRulesPositionals[] = {
-    {"TARGET", CTK_ARG_TARGET, CTK_POS_OPTIONAL, "Only rules that can touch this container's traffic"},
+    {"TARGET", CTK_ARG_TARGET, CTK_POS_OPTIONAL,
+     "Only rules that can touch this container's traffic: all of its own namespace, and those of "
+     "the namespace its veth peer is in (the bridge's) that can match its addresses, bridge or "
+     "port; without TARGET every rule of the host's and each container's namespace"},
 };
 const ctk_column_v1 kRulesColumns[] = {
-    {"Table", "TABLE", CTK_COL_STRING, 0, "Family and table"},
+    {"Netns", "NETNS", CTK_COL_STRING, 0, "Network namespace (container name, host, netns NAME)"},
+    {"Source", "SOURCE", CTK_COL_STRING, 0, "nft, iptables-nft or iptables-legacy"},
+    {"Table", "FAMILY/TABLE", CTK_COL_STRING, 0, "Family and table (ip filter, inet labfw, ...)"},
+    {"Chain", "CHAIN (HOOK/PRIO)", CTK_COL_STRING, 0,
+     "Chain, with the hook and priority it runs at (a jumped-to chain: its caller's)"},
+    {"Position", "#", CTK_COL_INT, 0, "Rule number in its chain (iptables -L --line-numbers)"},
+    {"Handle", "HANDLE", CTK_COL_STRING, 0, "nftables rule handle (nft -a); - for legacy iptables"},
+    {"Packets", "PKTS", CTK_COL_INT, 0, "Packets counted (empty: the rule has no counter)"},
+    {"Bytes", "BYTES", CTK_COL_BYTES, 0, "Bytes counted"},
+    {"Rule", "RULE", CTK_COL_STRING, CTK_COL_WIDE,
+     "The rule in nft syntax, or iptables syntax for iptables tables; PUBLISHED rows are port "
+     "publications: host ADDR:PORT -> container:PORT"},
+    {"Verdict", "VERDICT", CTK_COL_STRING, 0,
+     "accept, drop, jump CHAIN, dnat to ADDR:PORT, continue (no verdict), ..."},
+    {"May", "MAY", CTK_COL_STRING, 0,
+     "\"may\": a match ctk cannot evaluate (an opaque compat match, a named set); it may apply"},
+    {"Kind", "KIND", CTK_COL_STRING, CTK_COL_HIDDEN, "rule, or publication"},
+    {"Comment", "COMMENT", CTK_COL_STRING, CTK_COL_HIDDEN, "The rule's comment"},
+    {"Detail", "DETAIL", CTK_COL_OBJECT, CTK_COL_HIDDEN,
+     "source, family, table, chain, hook, priority, handle, position, packets, bytes, rule, "
+     "comment, verdict, may, matches (kind, negated, opaque, values)"},
+    {"Publication", "PUBLICATION", CTK_COL_OBJECT, CTK_COL_HIDDEN,
+     "Proto, HostAddr, HostPort, Container, Addr, Port, Text (publication rows only)"},
 };
 
 // ---- net trace ------------------------------------------------------------
