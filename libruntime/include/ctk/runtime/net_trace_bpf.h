@@ -61,6 +61,9 @@ struct SkbEvent {
   uint64_t ts_ns = 0; // CLOCK_MONOTONIC (bpf_ktime_get_ns)
   uint64_t skb = 0;   // the kernel's skb address: the packet's identity
   SkbEventKind kind = SkbEventKind::receive;
+  // Where it was seen: the same as kind, except for an ARP packet (receive,
+  // queue, xmit, drop or consume) and neigh.
+  SkbEventKind hop = SkbEventKind::receive;
   uint64_t netns_inode = 0; // as in /proc/PID/ns/net; 0 if unknown
   int ifindex = 0;
   std::string ifname;
