@@ -57,10 +57,11 @@ struct pkt {
   struct nettrace_tuple t;
   __u8 tcp_flags;
   __u8 icmp_type;
-  __u8 icmp_error; /* an ICMP error: matches between the sides whatever the port */
+  __u8 icmp_error; /* an ICMP error: matched by the packet it quotes, `inner` */
   __u8 is_arp;
   __u16 arp_op;
   __u8 lladdr[6]; /* ARP sender hardware address */
+  struct nettrace_tuple inner;
 };
 
 struct follow {
@@ -105,6 +106,42 @@ static __always_inline __u32 addr_bits(__u8 family, const __u8 *a) {
     __builtin_memcpy(key.addr, a, 16);
   bits = bpf_map_lookup_elem(&addrs, &key);
   return bits ? *bits : 0;
+}
+
+/* The packet an ICMP error quotes (its IP header and 8 bytes more), at
+ * `l3`: a router's "no route" or TTL error about the flow comes from an
+ * address of neither side, and an error about another flow between the
+ * same hosts must not count. */
+static __always_inline void parse_inner(const unsigned char *l3, __u8 family,
+                                        struct nettrace_tuple *t) {
+  __u8 ports[4];
+  __u32 hl;
+
+  if (family == AF_INET) {
+    struct iphdr ip;
+
+    if (bpf_probe_read_kernel(&ip, sizeof(ip), l3))
+      return;
+    hl = (*(__u8 *)&ip & 0x0f) * 4;
+    t->proto = ip.protocol;
+    __builtin_memcpy(t->saddr, &ip.saddr, 4);
+    __builtin_memcpy(t->daddr, &ip.daddr, 4);
+  } else {
+    struct ipv6hdr ip6;
+
+    if (bpf_probe_read_kernel(&ip6, sizeof(ip6), l3))
+      return;
+    hl = sizeof(ip6);
+    t->proto = ip6.nexthdr;
+    __builtin_memcpy(t->saddr, &ip6.saddr, 16);
+    __builtin_memcpy(t->daddr, &ip6.daddr, 16);
+  }
+  t->family = family;
+  if ((t->proto == IPPROTO_TCP || t->proto == IPPROTO_UDP) &&
+      !bpf_probe_read_kernel(ports, sizeof(ports), l3 + (hl & 0x3c))) {
+    t->sport = ((__u16)ports[0] << 8) | ports[1];
+    t->dport = ((__u16)ports[2] << 8) | ports[3];
+  }
 }
 
 /* Parses the packet at `l3` (the network header) as `proto` (ethertype,
@@ -174,12 +211,16 @@ static __always_inline int parse(const unsigned char *l3, __be16 proto, struct p
     p->icmp_type = l4[0];
     /* dest unreachable, source quench, redirect, time exceeded, parameter problem */
     p->icmp_error = l4[0] == 3 || l4[0] == 4 || l4[0] == 5 || l4[0] == 11 || l4[0] == 12;
+    if (p->icmp_error)
+      parse_inner(l4p + 8, AF_INET, &p->inner);
     return 1;
   case IPPROTO_ICMPV6:
     if (bpf_probe_read_kernel(l4, 1, l4p))
       return 1;
     p->icmp_type = l4[0];
     p->icmp_error = l4[0] >= 1 && l4[0] <= 4;
+    if (p->icmp_error)
+      parse_inner(l4p + 8, AF_INET6, &p->inner);
     return 1;
   default:
     return 1;
@@ -189,13 +230,11 @@ static __always_inline int parse(const unsigned char *l3, __be16 proto, struct p
   return 1;
 }
 
-static __always_inline int match_filter(const struct pkt *p) {
-  __u32 s = addr_bits(p->t.family, p->t.saddr);
-  __u32 d = addr_bits(p->t.family, p->t.daddr);
+static __always_inline int match_tuple(const struct nettrace_tuple *t) {
+  __u32 s = addr_bits(t->family, t->saddr);
+  __u32 d = addr_bits(t->family, t->daddr);
   int fwd, rev;
 
-  if (p->is_arp)
-    return (s | d) & NETTRACE_ARP;
   if (cfg_any_a) {
     s |= NETTRACE_SIDE_A;
     d |= NETTRACE_SIDE_A;
@@ -208,15 +247,21 @@ static __always_inline int match_filter(const struct pkt *p) {
   rev = (s & NETTRACE_SIDE_B) && (d & NETTRACE_SIDE_A);
   if (!fwd && !rev)
     return 0;
-  if (p->icmp_error)
-    return 1;
-  if (cfg_proto && p->t.proto != cfg_proto)
+  if (cfg_proto && t->proto != cfg_proto)
     return 0;
   if (!cfg_dport)
     return 1;
-  if (p->t.proto != IPPROTO_TCP && p->t.proto != IPPROTO_UDP)
+  if (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP)
     return 0;
-  return (fwd && p->t.dport == cfg_dport) || (rev && p->t.sport == cfg_dport);
+  return (fwd && t->dport == cfg_dport) || (rev && t->sport == cfg_dport);
+}
+
+static __always_inline int match_filter(const struct pkt *p) {
+  if (p->is_arp)
+    return (addr_bits(AF_INET, p->t.saddr) | addr_bits(AF_INET, p->t.daddr)) & NETTRACE_ARP;
+  if (p->icmp_error)
+    return p->inner.family && match_tuple(&p->inner);
+  return match_tuple(&p->t);
 }
 
 static __always_inline int match(const struct pkt *p) {

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Benchmark of the flow tracer behind `ctk net trace` (SkbTracer):
+#   - attach-to-ready: SkbTracer::start() from open to attached, median of 20
+#     (target < 100 ms; pwru takes about a second);
+#   - UDP packets per second from a to b over a bridge (namespaces a, br, b
+#     built here) with no tracer, with the tracer on an unrelated flow, and
+#     on the measured flow itself (every event read and decoded), as ratios
+#     to the untraced rate. Targets: unrelated >= 0.95, traced >= 0.80.
+# Runs interleave the three cases round after round and take medians, since
+# the 2 cores are shared.
+#
+#   tests/bench/net_trace_bench.sh [--packets N] [--rounds R] [--check]
+# --check exits 1 when a target is missed. Needs root.
+. "${CTK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/common/lib.sh"
+
+PACKETS=200000
+ROUNDS=5
+CHECK=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --packets) PACKETS=$2; shift 2;;
+        --rounds) ROUNDS=$2; shift 2;;
+        --check) CHECK=1; shift;;
+        *) fail "unknown option $1";;
+    esac
+done
+require_root
+BENCH="${CTK_BUILD_DIR:-$CTK_SOURCE_DIR/build}/tests/ctk_net_trace_bench"
+[ -x "$BENCH" ] || fail "benchmark driver not found at $BENCH (build target ctk_net_trace_bench)"
+command -v ip >/dev/null || skip_or_fail "ip (iproute2) is missing"
+
+P=ctkntb$$
+TRACE_PIDS=()
+cleanup() {
+    local p
+    for p in "${TRACE_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    ip netns del $P-a 2>/dev/null
+    ip netns del $P-b 2>/dev/null
+    ip netns del $P-br 2>/dev/null
+}
+on_exit cleanup
+
+ip netns add $P-a && ip netns add $P-b && ip netns add $P-br || fail "cannot create namespaces"
+ip -n $P-br link add br0 type bridge &&
+    ip -n $P-br link add va type veth peer name eth0 netns $P-a &&
+    ip -n $P-br link add vb type veth peer name eth0 netns $P-b &&
+    ip -n $P-br link set va master br0 && ip -n $P-br link set vb master br0 &&
+    ip -n $P-br link set br0 up && ip -n $P-br link set va up && ip -n $P-br link set vb up &&
+    ip -n $P-a addr add 10.77.0.2/24 dev eth0 && ip -n $P-a link set eth0 up &&
+    ip -n $P-b addr add 10.77.0.3/24 dev eth0 && ip -n $P-b link set eth0 up ||
+    fail "cannot build the bridge"
+
+# One measurement: packets per second received by b.
+measure() {
+    local out fifo=$(mktemp -u) rpid line
+    mkfifo "$fifo"
+    ip netns exec $P-b "$BENCH" recv 9000 "$PACKETS" >"$fifo" &
+    rpid=$!
+    exec 7<"$fifo"
+    rm -f "$fifo"
+    read -r line <&7 # listening
+    ip netns exec $P-a "$BENCH" send 10.77.0.3 9000 "$PACKETS" || fail "sender failed"
+    read -r line <&7
+    exec 7<&-
+    wait $rpid
+    echo "$line" | awk '{ print $2 }'
+}
+
+# A tracer in the background for the next measure; its stdin is a fifo
+# that is closed to stop it.
+start_tracer() {
+    local fifo=$(mktemp -u) out=$(mktemp) line
+    mkfifo "$fifo"
+    "$BENCH" trace "$1" "$2" 9000 <"$fifo" >"$out" &
+    TRACE_PIDS+=($!)
+    exec 8>"$fifo"
+    rm -f "$fifo"
+    TRACE_OUT=$out
+    wait_until 5 grep -q ready "$out" || fail "tracer did not start: $(cat "$out")"
+}
+stop_tracer() {
+    exec 8>&-
+    wait "${TRACE_PIDS[-1]}"
+    unset 'TRACE_PIDS[-1]'
+    tail -1 "$TRACE_OUT"
+    rm -f "$TRACE_OUT"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "attach-to-ready (SkbTracer::start, 20 runs): min/median/max ms"
+read -r rmin rmed rmax < <("$BENCH" ready 20 10.77.0.2 10.77.0.3) || fail "tracer does not start"
+echo "  $rmin / $rmed / $rmax"
+
+measure >/dev/null # warm up: neighbours, caches
+none=() unrel=() traced=() events=()
+for r in $(seq 1 "$ROUNDS"); do
+    none+=("$(measure)")
+    start_tracer 10.99.0.2 10.99.0.3
+    unrel+=("$(measure)")
+    stop_tracer >/dev/null
+    start_tracer 10.77.0.2 10.77.0.3
+    traced+=("$(measure)")
+    events+=("$(stop_tracer)")
+    echo "  round $r: none ${none[-1]}  unrelated ${unrel[-1]}  traced ${traced[-1]}  (events lost: ${events[-1]})"
+done
+m_none=$(printf '%s\n' "${none[@]}" | median)
+m_unrel=$(printf '%s\n' "${unrel[@]}" | median)
+m_traced=$(printf '%s\n' "${traced[@]}" | median)
+r_unrel=$(awk -v a="$m_unrel" -v b="$m_none" 'BEGIN { printf "%.2f", a / b }')
+r_traced=$(awk -v a="$m_traced" -v b="$m_none" 'BEGIN { printf "%.2f", a / b }')
+echo "UDP pps a -> b over a bridge, $PACKETS packets, median of $ROUNDS:"
+echo "  no tracer        $m_none"
+echo "  unrelated flow   $m_unrel  ratio $r_unrel (target >= 0.95)"
+echo "  traced flow      $m_traced  ratio $r_traced (target >= 0.80)"
+if [ "$CHECK" = 1 ]; then
+    awk -v r="$rmed" 'BEGIN { exit !(r < 100) }' || fail "attach-to-ready $rmed ms >= 100 ms"
+    awk -v r="$r_unrel" 'BEGIN { exit !(r >= 0.95) }' || fail "unrelated ratio $r_unrel < 0.95"
+    awk -v r="$r_traced" 'BEGIN { exit !(r >= 0.80) }' || fail "traced ratio $r_traced < 0.80"
+fi
+exit 0
