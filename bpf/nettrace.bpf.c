@@ -38,6 +38,11 @@ const volatile __u8 cfg_proto = 0;      /* 0: any */
 const volatile __u16 cfg_dport = 0;     /* 0: any; host order */
 const volatile __u8 cfg_any_a = 0;      /* side A given empty: any address is A */
 const volatile __u8 cfg_any_b = 0;
+/* The addresses, when few: compared inline, which costs less than the two
+ * hash lookups every packet of the host would pay. More than
+ * NETTRACE_FAST_ADDRS: the `addrs` map. */
+const volatile __u32 cfg_naddrs = 0;
+const volatile struct nettrace_fast_addr cfg_addrs[NETTRACE_FAST_ADDRS] = {};
 
 /* Approximate counts, only to skip a lookup in an empty map on the hot
  * path (LRU eviction makes `followed` drift upwards, which costs nothing
@@ -71,7 +76,7 @@ struct follow {
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
+  __uint(max_entries, 8192);
   __type(key, __u64); /* skb address */
   __type(value, struct follow);
 } skbs SEC(".maps");
@@ -85,7 +90,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 4 << 20);
+  __uint(max_entries, 2 << 20);
 } events SEC(".maps");
 
 struct {
@@ -97,8 +102,30 @@ struct {
 
 static __always_inline __u32 addr_bits(__u8 family, const __u8 *a) {
   struct nettrace_addr key = {};
-  __u32 *bits;
+  __u32 *bits, found = 0;
 
+  if (cfg_naddrs <= NETTRACE_FAST_ADDRS) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < NETTRACE_FAST_ADDRS; i++) {
+      if (i >= cfg_naddrs)
+        break;
+      if (cfg_addrs[i].family != family)
+        continue;
+      /* volatile: the table is zeros to the compiler, which would fold a
+       * plain read of it. cfg_addrs sits at offset 12 of .rodata, so IPv6
+       * is compared in 32-bit words. */
+      const volatile __u32 *w = (const volatile __u32 *)cfg_addrs[i].addr;
+      const __u32 *x = (const __u32 *)a;
+
+      if (family == AF_INET) {
+        if (w[0] == x[0])
+          found |= cfg_addrs[i].bits;
+      } else if (w[0] == x[0] && w[1] == x[1] && w[2] == x[2] && w[3] == x[3]) {
+        found |= cfg_addrs[i].bits;
+      }
+    }
+    return found;
+  }
   key.family = family;
   if (family == AF_INET)
     __builtin_memcpy(key.addr, a, 4);
@@ -106,6 +133,28 @@ static __always_inline __u32 addr_bits(__u8 family, const __u8 *a) {
     __builtin_memcpy(key.addr, a, 16);
   bits = bpf_map_lookup_elem(&addrs, &key);
   return bits ? *bits : 0;
+}
+
+/* Whether the addresses alone can match (either direction). Global: see
+ * nt_match. */
+__attribute__((noinline)) int nt_addrs_match(const struct nettrace_tuple *t) {
+  __u32 s, d;
+
+  if (!t)
+    return 0;
+  s = addr_bits(t->family, t->saddr);
+  d = addr_bits(t->family, t->daddr);
+
+  if (cfg_any_a) {
+    s |= NETTRACE_SIDE_A;
+    d |= NETTRACE_SIDE_A;
+  }
+  if (cfg_any_b) {
+    s |= NETTRACE_SIDE_B;
+    d |= NETTRACE_SIDE_B;
+  }
+  return ((s & NETTRACE_SIDE_A) && (d & NETTRACE_SIDE_B)) ||
+         ((s & NETTRACE_SIDE_B) && (d & NETTRACE_SIDE_A));
 }
 
 /* The packet an ICMP error quotes (its IP header and 8 bytes more), at
@@ -145,8 +194,11 @@ static __always_inline void parse_inner(const unsigned char *l3, __u8 family,
 }
 
 /* Parses the packet at `l3` (the network header) as `proto` (ethertype,
- * network order). Returns 0 when it is neither IP nor ARP. */
-static __always_inline int parse(const unsigned char *l3, __be16 proto, struct pkt *p) {
+ * network order). Returns 0 when it is neither IP nor ARP. With `quick`,
+ * returns -1 as soon as the addresses show the packet cannot match, before
+ * reading its transport header. */
+static __always_inline int parse_pkt(const unsigned char *l3, __be16 proto, struct pkt *p,
+                                     int quick) {
   __u8 l4[16];
   const unsigned char *l4p;
 
@@ -194,6 +246,8 @@ static __always_inline int parse(const unsigned char *l3, __be16 proto, struct p
   } else {
     return 0;
   }
+  if (quick && p->t.proto != IPPROTO_ICMP && p->t.proto != IPPROTO_ICMPV6 && !nt_addrs_match(&p->t))
+    return -1;
 
   switch (p->t.proto) {
   case IPPROTO_TCP:
@@ -264,10 +318,20 @@ static __always_inline int match_filter(const struct pkt *p) {
   return match_tuple(&p->t);
 }
 
-static __always_inline int match(const struct pkt *p) {
+static __always_inline int match_pkt(const struct pkt *p) {
   if (match_filter(p))
     return 1;
   return !p->is_arp && learned && bpf_map_lookup_elem(&tuples, &p->t);
+}
+
+/* Global functions (neither static nor inlined) are verified once, on
+ * their own, rather than along every path of their callers: that keeps
+ * the verification of all programs, most of the start time, near 10 ms.
+ * To the verifier their pointer arguments may be NULL. */
+__attribute__((noinline)) int nt_match(const struct pkt *p) {
+  if (!p)
+    return 0;
+  return match_pkt(p);
 }
 
 /* The tuple of a followed skb changed under NAT: remember it both ways so
@@ -276,7 +340,7 @@ static __always_inline void learn(const struct pkt *p) {
   struct nettrace_tuple r = {};
   __u8 one = 1;
 
-  if (p->is_arp || !p->t.family || match(p))
+  if (p->is_arp || !p->t.family || nt_match(p))
     return;
   bpf_map_update_elem(&tuples, &p->t, &one, BPF_ANY);
   r.family = p->t.family;
@@ -379,21 +443,24 @@ static __always_inline void forget(__u64 key) {
 
 /* receive, queue and drop: parse the skb, then follow it if it matches or
  * was matched before. `l3` is where its network header is. */
-static __always_inline void on_skb(__u8 kind, struct sk_buff *skb, struct net_device *dev,
-                                   const unsigned char *l3, __u32 reason, __u64 location) {
+static __always_inline void on_skb(__u8 kind, struct sk_buff *skb, const unsigned char *l3,
+                                   __u32 reason, __u64 location) {
   __u64 key = (__u64)skb;
-  __u64 now = bpf_ktime_get_ns();
+  __u64 now;
   struct pkt p = {};
   struct follow *f;
 
-  parse(l3, skb->protocol, &p);
+  /* The common case: nothing followed, and a packet of another flow. */
+  if (parse_pkt(l3, skb->protocol, &p, !followed) < 0)
+    return;
+  now = bpf_ktime_get_ns();
   f = followed_skb(key, now);
   if (f && p.t.family && !same_packet(&f->p, &p)) {
     forget(key);
     f = 0;
   }
   if (!f) {
-    if (!p.t.family || !match(&p))
+    if (!p.t.family || !nt_match(&p))
       return;
     if (kind != NETTRACE_DROP) {
       struct follow nf = {.seen_ns = now, .p = p};
@@ -414,7 +481,7 @@ static __always_inline void on_skb(__u8 kind, struct sk_buff *skb, struct net_de
       p = f->p;
     }
   }
-  emit(kind, now, skb, dev, &p, skb->len, reason, location);
+  emit(kind, now, skb, BPF_CORE_READ(skb, dev), &p, skb->len, reason, location);
 }
 
 /* After xmit the skb may belong to the next device already (or be freed):
@@ -453,7 +520,7 @@ int BPF_PROG(nt_consume, struct sk_buff *skb, void *location) {
   f = followed_skb(key, now);
   if (!f)
     return 0;
-  parse(skb->head + skb->network_header, skb->protocol, &p);
+  parse_pkt(skb->head + skb->network_header, skb->protocol, &p, 0);
   if (!p.t.family || !same_packet(&f->p, &p)) {
     forget(key);
     return 0;
@@ -467,19 +534,19 @@ SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(nt_receive, struct sk_buff *skb) {
   /* Before __netif_receive_skb_core resets the network header: data
    * points at it (eth_type_trans pulled the Ethernet header). */
-  on_skb(NETTRACE_RECEIVE, skb, BPF_CORE_READ(skb, dev), skb->data, 0, 0);
+  on_skb(NETTRACE_RECEIVE, skb, skb->data, 0, 0);
   return 0;
 }
 
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(nt_queue, struct sk_buff *skb) {
-  on_skb(NETTRACE_QUEUE, skb, BPF_CORE_READ(skb, dev), skb->head + skb->network_header, 0, 0);
+  on_skb(NETTRACE_QUEUE, skb, skb->head + skb->network_header, 0, 0);
   return 0;
 }
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(nt_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason) {
-  on_skb(NETTRACE_DROP, skb, BPF_CORE_READ(skb, dev), skb->head + skb->network_header, reason,
+  on_skb(NETTRACE_DROP, skb, skb->head + skb->network_header, reason,
          (__u64)location);
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #define NETTRACE_IFNAMSIZ 16
 #define NETTRACE_MAX_ADDRS 256
+#define NETTRACE_FAST_ADDRS 16 /* compared inline; more go to the addrs map */
 
 /* Bits of an address in the `addrs` map. */
 #define NETTRACE_SIDE_A 0x1u
@@ -35,6 +36,12 @@ enum nettrace_neigh_event {
 
 struct nettrace_addr {
   __u32 family; /* AF_INET, AF_INET6 */
+  __u8 addr[16];
+};
+
+struct nettrace_fast_addr {
+  __u32 family;
+  __u32 bits; /* NETTRACE_SIDE_* */
   __u8 addr[16];
 };
 

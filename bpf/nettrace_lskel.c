@@ -43,6 +43,10 @@ int nettrace_lskel_load(const struct nettrace_lskel_config *cfg, struct nettrace
   l->skel->rodata->cfg_dport = cfg->dport;
   l->skel->rodata->cfg_any_a = cfg->any_a;
   l->skel->rodata->cfg_any_b = cfg->any_b;
+  l->skel->rodata->cfg_naddrs = cfg->naddrs;
+  if (cfg->naddrs <= NETTRACE_FAST_ADDRS)
+    memcpy((void *)l->skel->rodata->cfg_addrs, cfg->addrs,
+           cfg->naddrs * sizeof(cfg->addrs[0]));
   *step = "load";
   err = nettrace__load(l->skel);
   if (err) {

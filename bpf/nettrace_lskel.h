@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+#include <linux/types.h>
+
+#include "nettrace.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -14,6 +18,10 @@ struct nettrace_lskel_config {
   uint16_t dport; /* 0: any; host order */
   uint8_t any_a;  /* an empty side: any address */
   uint8_t any_b;
+  /* Up to NETTRACE_FAST_ADDRS addresses, compared inline; with more, naddrs
+   * is their count and the caller fills the addrs map. */
+  uint32_t naddrs;
+  struct nettrace_fast_addr addrs[NETTRACE_FAST_ADDRS];
 };
 
 struct nettrace_lskel;

@@ -253,6 +253,16 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   cfg.dport = f.dport;
   cfg.any_a = f.side_a.empty() ? 1 : 0;
   cfg.any_b = f.side_b.empty() ? 1 : 0;
+  cfg.naddrs = static_cast<uint32_t>(bits.size());
+  if (bits.size() <= NETTRACE_FAST_ADDRS) {
+    size_t i = 0;
+    for (const auto &[key, value] : bits) {
+      cfg.addrs[i].family = key.first;
+      cfg.addrs[i].bits = value;
+      std::memcpy(cfg.addrs[i].addr, key.second.data(), 16);
+      i++;
+    }
+  }
   nettrace_lskel *raw = nullptr;
   const char *step = "load";
   if (int err = nettrace_lskel_load(&cfg, &raw, &step); err < 0)

@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 require_root
-BENCH="${CTK_BUILD_DIR:-$CTK_SOURCE_DIR/build}/tests/ctk_net_trace_bench"
+BENCH="${CTK_BUILD_DIR:-$CTK_SOURCE_DIR/build}/bin/ctk_net_trace_bench"
 [ -x "$BENCH" ] || fail "benchmark driver not found at $BENCH (build target ctk_net_trace_bench)"
 command -v ip >/dev/null || skip_or_fail "ip (iproute2) is missing"
 
@@ -78,11 +78,13 @@ start_tracer() {
     TRACE_OUT=$out
     wait_until 5 grep -q ready "$out" || fail "tracer did not start: $(cat "$out")"
 }
+# Not in a subshell (the fifo's writer must close here): the tracer's last
+# line ("EVENTS LOST") goes to TRACE_RESULT.
 stop_tracer() {
     exec 8>&-
     wait "${TRACE_PIDS[-1]}"
     unset 'TRACE_PIDS[-1]'
-    tail -1 "$TRACE_OUT"
+    TRACE_RESULT=$(tail -1 "$TRACE_OUT")
     rm -f "$TRACE_OUT"
 }
 
@@ -93,16 +95,16 @@ read -r rmin rmed rmax < <("$BENCH" ready 20 10.77.0.2 10.77.0.3) || fail "trace
 echo "  $rmin / $rmed / $rmax"
 
 measure >/dev/null # warm up: neighbours, caches
-none=() unrel=() traced=() events=()
+none=() unrel=() traced=()
 for r in $(seq 1 "$ROUNDS"); do
     none+=("$(measure)")
     start_tracer 10.99.0.2 10.99.0.3
     unrel+=("$(measure)")
-    stop_tracer >/dev/null
+    stop_tracer
     start_tracer 10.77.0.2 10.77.0.3
     traced+=("$(measure)")
-    events+=("$(stop_tracer)")
-    echo "  round $r: none ${none[-1]}  unrelated ${unrel[-1]}  traced ${traced[-1]}  (events lost: ${events[-1]})"
+    stop_tracer
+    echo "  round $r: none ${none[-1]}  unrelated ${unrel[-1]}  traced ${traced[-1]}  (traced events, lost: $TRACE_RESULT)"
 done
 m_none=$(printf '%s\n' "${none[@]}" | median)
 m_unrel=$(printf '%s\n' "${unrel[@]}" | median)
