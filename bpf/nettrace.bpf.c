@@ -42,6 +42,9 @@ const volatile __u8 cfg_any_b = 0;
  * hash lookups every packet of the host would pay. More than
  * NETTRACE_FAST_ADDRS: the `addrs` map. */
 const volatile __u32 cfg_naddrs = 0;
+/* Stop following new packets after this many (0: no limit): a caller that
+ * reports N packets need not pay for the rest of a busy flow. */
+const volatile __u32 cfg_max_packets = 0;
 const volatile struct nettrace_fast_addr cfg_addrs[NETTRACE_FAST_ADDRS] = {};
 
 /* Approximate counts, only to skip a lookup in an empty map on the hot
@@ -49,6 +52,7 @@ const volatile struct nettrace_fast_addr cfg_addrs[NETTRACE_FAST_ADDRS] = {};
  * but that lookup). */
 __u64 followed = 0;
 __u64 learned = 0;
+__u64 started = 0; /* packets followed so far, for cfg_max_packets */
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -374,6 +378,22 @@ static __always_inline void count_lost(void) {
     *n += 1;
 }
 
+/* A traced flow at full rate makes several events per packet: waking the
+ * reader (an IPI) for each would cost more than the packet. The reader is
+ * woken each time another 64 KiB have piled up (about 400 events) and
+ * otherwise collects on a timer of its own (see SkbTracer::poll). */
+#define NETTRACE_WAKEUP_BYTES (64 << 10)
+
+static __always_inline void submit(void *e) {
+  __u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+  /* avail counts this record: it crossed a multiple of the batch. */
+  if ((avail & (NETTRACE_WAKEUP_BYTES - 1)) < 2 * sizeof(struct nettrace_event))
+    bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+  else
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline __u32 netns_of(struct net_device *dev, struct sk_buff *skb) {
   if (dev)
     return BPF_CORE_READ(dev, nd_net.net, ns.inum);
@@ -418,7 +438,7 @@ static __always_inline void emit(__u8 kind, __u64 now, struct sk_buff *skb,
     e->sport = p->t.sport;
     e->dport = p->t.dport;
   }
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 }
 
 /* Whether `n` can be the packet `o` was: one skb carries one packet, which
@@ -461,6 +481,8 @@ static __always_inline void on_skb(__u8 kind, struct sk_buff *skb, const unsigne
   }
   if (!f) {
     if (!p.t.family || !nt_match(&p))
+      return;
+    if (cfg_max_packets && __sync_fetch_and_add(&started, 1) >= cfg_max_packets)
       return;
     if (kind != NETTRACE_DROP) {
       struct follow nf = {.seen_ns = now, .p = p};
@@ -593,7 +615,7 @@ static __always_inline void on_neigh(struct neighbour *n, __u8 event, __u8 state
     /* neigh_update runs before the new address is stored: report that one. */
     bpf_probe_read_kernel(e->lladdr, sizeof(e->lladdr), lladdr ? lladdr : n->ha);
   }
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 }
 
 SEC("tp_btf/neigh_update")

@@ -18,6 +18,7 @@ struct nettrace_lskel_config {
   uint16_t dport; /* 0: any; host order */
   uint8_t any_a;  /* an empty side: any address */
   uint8_t any_b;
+  uint32_t max_packets; /* 0: no limit */
   /* Up to NETTRACE_FAST_ADDRS addresses, compared inline; with more, naddrs
    * is their count and the caller fills the addrs map. */
   uint32_t naddrs;

@@ -18,7 +18,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unistd.h>
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -62,9 +66,25 @@ Result<nettrace_addr> parse_addr(const std::string &text) {
   return a;
 }
 
+// inet_ntop formats IPv4 with sprintf: too slow for a million events.
 std::string addr_text(int family, const uint8_t *a) {
+  if (family == AF_INET) {
+    char buf[16];
+    char *p = buf;
+    for (int i = 0; i < 4; i++) {
+      unsigned v = a[i];
+      if (i)
+        *p++ = '.';
+      if (v >= 100)
+        *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10)
+        *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    }
+    return std::string(buf, p);
+  }
   char buf[INET6_ADDRSTRLEN] = "";
-  if (family != AF_INET && family != AF_INET6)
+  if (family != AF_INET6)
     return {};
   inet_ntop(family, a, buf, sizeof(buf));
   return buf;
@@ -124,12 +144,26 @@ SkbEventKind kind_of(uint8_t k) {
 
 } // namespace
 
+// How often poll() collects events the kernel queued without waking us.
+constexpr long kCollectNs = 20 * 1000 * 1000;
+
 struct SkbTracer::Impl {
   LskelPtr prog;
   RingPtr ring;
+  UniqueFd epoll; // the ring buffer's epoll fd and the collect timer
+  UniqueFd timer;
   int lost_fd = -1;
   double start_ms = 0;
   const std::function<void(const SkbEvent &)> *sink = nullptr;
+  // Few call sites free packets: name each once.
+  std::unordered_map<uint64_t, std::string> sym_cache;
+
+  const std::string &symbol(uint64_t addr) {
+    auto it = sym_cache.find(addr);
+    if (it == sym_cache.end())
+      it = sym_cache.emplace(addr, kernel_symbol(addr)).first;
+    return it->second;
+  }
 
   static int on_sample(void *ctx, void *data, size_t size) {
     auto *self = static_cast<Impl *>(ctx);
@@ -137,11 +171,11 @@ struct SkbTracer::Impl {
       return 0;
     nettrace_event raw;
     std::memcpy(&raw, data, sizeof(raw));
-    (*self->sink)(decode(raw));
+    (*self->sink)(self->decode(raw));
     return 0;
   }
 
-  static SkbEvent decode(const nettrace_event &r) {
+  SkbEvent decode(const nettrace_event &r) {
     SkbEvent e;
     e.ts_ns = r.ts_ns;
     e.skb = r.skb;
@@ -178,7 +212,7 @@ struct SkbTracer::Impl {
     }
     e.location = r.location;
     if (r.location)
-      e.location_sym = kernel_symbol(r.location);
+      e.location_sym = symbol(r.location);
     return e;
   }
 };
@@ -254,6 +288,7 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   cfg.any_a = f.side_a.empty() ? 1 : 0;
   cfg.any_b = f.side_b.empty() ? 1 : 0;
   cfg.naddrs = static_cast<uint32_t>(bits.size());
+  cfg.max_packets = f.max_packets;
   if (bits.size() <= NETTRACE_FAST_ADDRS) {
     size_t i = 0;
     for (const auto &[key, value] : bits) {
@@ -283,6 +318,22 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   if (!impl->ring)
     return bpf_fail("map the ring buffer of", errno);
   impl->lost_fd = nettrace_lskel_lost_fd(raw);
+  // Events come without a wakeup (see submit() in nettrace.bpf.c): a
+  // periodic timer makes fd() readable so they are collected in time.
+  impl->epoll.reset(epoll_create1(EPOLL_CLOEXEC));
+  impl->timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!impl->epoll || !impl->timer)
+    return fail_errno("cannot create the event loop of the flow tracer");
+  itimerspec every{{0, kCollectNs}, {0, kCollectNs}};
+  epoll_event rev{}, tev{};
+  rev.events = tev.events = EPOLLIN;
+  rev.data.u32 = 0;
+  tev.data.u32 = 1;
+  if (timerfd_settime(impl->timer.get(), 0, &every, nullptr) != 0 ||
+      epoll_ctl(impl->epoll.get(), EPOLL_CTL_ADD, ring_buffer__epoll_fd(impl->ring.get()), &rev) !=
+          0 ||
+      epoll_ctl(impl->epoll.get(), EPOLL_CTL_ADD, impl->timer.get(), &tev) != 0)
+    return fail_errno("cannot set up the event loop of the flow tracer");
   if (int err = nettrace_lskel_attach(raw); err < 0)
     return bpf_fail("attach", err);
   impl->start_ms =
@@ -290,16 +341,26 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   return SkbTracer(std::move(impl));
 }
 
-int SkbTracer::fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
+int SkbTracer::fd() const { return impl_->epoll.get(); }
 
 double SkbTracer::start_ms() const { return impl_->start_ms; }
 
 Result<void> SkbTracer::poll(const std::function<void(const SkbEvent &)> &fn, int timeout_ms) {
+  epoll_event evs[2];
+  int n = epoll_wait(impl_->epoll.get(), evs, 2, timeout_ms);
+  if (n < 0 && errno == EINTR)
+    return {};
+  if (n < 0)
+    return fail_errno("cannot wait for events of the flow tracer");
+  uint64_t ticks;
+  for (int i = 0; i < n; i++)
+    if (evs[i].data.u32 == 1)
+      (void)!read(impl_->timer.get(), &ticks, sizeof ticks);
   impl_->sink = &fn;
-  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  int got = ring_buffer__consume(impl_->ring.get());
   impl_->sink = nullptr;
-  if (n < 0 && n != -EINTR)
-    return fail_errno("cannot read the ring buffer of the flow tracer", -n);
+  if (got < 0 && got != -EINTR)
+    return fail_errno("cannot read the ring buffer of the flow tracer", -got);
   return {};
 }
 

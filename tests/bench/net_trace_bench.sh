@@ -90,9 +90,9 @@ stop_tracer() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "attach-to-ready (SkbTracer::start, 20 runs): min/median/max ms"
-read -r rmin rmed rmax < <("$BENCH" ready 20 10.77.0.2 10.77.0.3) || fail "tracer does not start"
-echo "  $rmin / $rmed / $rmax"
+echo "attach-to-ready (SkbTracer::start, 20 runs): wall min/median/max ms, CPU median ms"
+read -r rmin rmed rmax rcpu < <("$BENCH" ready 20 10.77.0.2 10.77.0.3) || fail "tracer does not start"
+echo "  wall $rmin / $rmed / $rmax   cpu $rcpu   (load average: $(cut -d' ' -f1 /proc/loadavg))"
 
 measure >/dev/null # warm up: neighbours, caches
 none=() unrel=() traced=()

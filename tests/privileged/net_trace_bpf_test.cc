@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -443,6 +444,46 @@ TEST_F(NetTraceBpf, DnatIsFollowedAcrossTheRewrite) {
     return e.kind == SkbEventKind::receive && e.netns_inode == na && e.saddr == "10.78.1.1" &&
            e.sport == 8080 && e.tcp_flags == 0x12;
   }));
+}
+
+TEST_F(NetTraceBpf, ManyAddressesAreMatchedThroughTheMap) {
+  // Past NETTRACE_FAST_ADDRS (16) the addresses live in a hash map.
+  FlowFilter f = flow(IPPROTO_UDP, 5353);
+  for (int i = 10; i < 40; i++)
+    f.side_b.push_back("10.79.0." + std::to_string(i));
+  auto t = SkbTracer::start(f);
+  ASSERT_TRUE(t) << t.error().message();
+  ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0);
+  auto evs = collect(*t, 3000, [&](const auto &got) {
+    return has(got, [&](const SkbEvent &e) { return e.kind == SkbEventKind::drop; });
+  });
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.kind == SkbEventKind::receive && e.netns_inode == b_->inode() && e.dport == 5353;
+  })) << dump(evs);
+}
+
+TEST_F(NetTraceBpf, MaxPacketsBoundsWhatIsFollowed) {
+  ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0); // neighbours resolved before tracing
+  FlowFilter f = flow(IPPROTO_UDP, 5353);
+  f.arp_addresses.clear();
+  f.max_packets = 2;
+  auto t = SkbTracer::start(f);
+  ASSERT_TRUE(t) << t.error().message();
+  for (int i = 0; i < 5; i++)
+    ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0);
+  auto evs = collect(*t, 500, {});
+  std::set<uint64_t> skbs;
+  for (const auto &e : evs)
+    skbs.insert(e.skb);
+  EXPECT_EQ(skbs.size(), 2u) << dump(evs);
+  // Each followed packet is reported to its end.
+  EXPECT_EQ(std::count_if(evs.begin(), evs.end(),
+                          [](const SkbEvent &e) {
+                            return e.kind == SkbEventKind::drop ||
+                                   e.kind == SkbEventKind::consume;
+                          }),
+            2)
+      << dump(evs);
 }
 
 TEST_F(NetTraceBpf, BadFilterIsRefused) {

@@ -50,6 +50,10 @@ struct FlowFilter {
   // Next hops whose ARP packets (sender or target IP) and neighbour-table
   // events matter: usually the two ends and their gateways.
   std::vector<std::string> arp_addresses;
+  // The kernel stops following new packets (skbs: replies, ICMP errors and
+  // ARP included) after this many; those already followed are reported to
+  // their end. 0: no limit. Bounds the cost of tracing a busy flow.
+  uint32_t max_packets = 0;
 };
 
 enum class SkbEventKind { receive, queue, xmit, drop, consume, arp, neigh };
@@ -93,10 +97,14 @@ public:
   SkbTracer &operator=(const SkbTracer &) = delete;
   ~SkbTracer(); // detaches and frees everything
 
-  // Readable (epoll) when events wait.
+  // Readable (an epoll fd) when events may wait: the kernel queues events
+  // without waking the reader until 64 KiB pile up, so the fd also turns
+  // readable every 20 ms while the tracer lives; call poll() then.
+  // Events therefore reach the caller at most ~20 ms after they happened.
   int fd() const;
   // Delivers waiting events to fn, waiting up to timeout_ms (0: no wait,
-  // -1: forever) for the first. EINTR returns success with no events.
+  // -1: forever) for fd() to turn readable. EINTR returns success with no
+  // events.
   Result<void> poll(const std::function<void(const SkbEvent &)> &fn, int timeout_ms);
   // Events the kernel could not queue (ring buffer full), all CPUs.
   uint64_t lost() const;
