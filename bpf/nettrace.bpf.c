@@ -70,6 +70,8 @@ struct pkt {
   __u8 is_arp;
   __u16 arp_op;
   __u8 lladdr[6]; /* ARP sender hardware address */
+  __u16 ip_id;    /* IPv4 identification: NAT keeps it */
+  __u16 l3_len;   /* IPv4 total length, IPv6 payload length: NAT keeps it too */
   struct nettrace_tuple inner;
 };
 
@@ -217,6 +219,8 @@ static __always_inline int parse_pkt(const unsigned char *l3, __be16 proto, stru
       return 0;
     p->t.family = AF_INET;
     p->t.proto = ip.protocol;
+    p->ip_id = ip.id;
+    p->l3_len = ip.tot_len;
     __builtin_memcpy(p->t.saddr, &ip.saddr, 4);
     __builtin_memcpy(p->t.daddr, &ip.daddr, 4);
     if (ip.frag_off & bpf_htons(0x1fff)) /* a later fragment: no transport header */
@@ -229,6 +233,7 @@ static __always_inline int parse_pkt(const unsigned char *l3, __be16 proto, stru
       return 0;
     p->t.family = AF_INET6;
     p->t.proto = ip6.nexthdr;
+    p->l3_len = ip6.payload_len;
     __builtin_memcpy(p->t.saddr, &ip6.saddr, 16);
     __builtin_memcpy(p->t.daddr, &ip6.daddr, 16);
     l4p = l3 + sizeof(ip6);
@@ -442,9 +447,10 @@ static __always_inline void emit(__u8 kind, __u64 now, struct sk_buff *skb,
 }
 
 /* Whether `n` can be the packet `o` was: one skb carries one packet, which
- * NAT may rewrite at one end. Anything else is a pointer the kernel reused
- * after a free with no tracepoint (TCP frees the segments it delivered with
- * __kfree_skb). */
+ * NAT may rewrite at one end, or at both (DNAT plus masquerade, as docker's
+ * hairpin) keeping its IP ID and length. Anything else is a pointer the
+ * kernel reused after a free with no tracepoint (TCP frees the segments it
+ * delivered with __kfree_skb). */
 static __always_inline int same_packet(const struct pkt *o, const struct pkt *n) {
   const __u64 *os = (const __u64 *)o->t.saddr, *ns = (const __u64 *)n->t.saddr;
   const __u64 *od = (const __u64 *)o->t.daddr, *nd = (const __u64 *)n->t.daddr;
@@ -453,7 +459,9 @@ static __always_inline int same_packet(const struct pkt *o, const struct pkt *n)
     return 0;
   if (os[0] == ns[0] && os[1] == ns[1] && o->t.sport == n->t.sport)
     return 1;
-  return od[0] == nd[0] && od[1] == nd[1] && o->t.dport == n->t.dport;
+  if (od[0] == nd[0] && od[1] == nd[1] && o->t.dport == n->t.dport)
+    return 1;
+  return o->t.family == AF_INET && o->ip_id == n->ip_id && o->l3_len == n->l3_len;
 }
 
 static __always_inline void forget(__u64 key) {

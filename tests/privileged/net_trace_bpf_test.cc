@@ -82,6 +82,7 @@ public:
   Holder(const Holder &) = delete;
   pid_t pid() const { return pid_; }
   bool ready() const { return ready_; }
+  std::string path() const { return "/proc/" + std::to_string(pid_) + "/ns/net"; }
   uint64_t inode() const {
     struct stat st {};
     if (::stat(("/proc/" + std::to_string(pid_) + "/ns/net").c_str(), &st) != 0)
@@ -98,11 +99,12 @@ private:
   bool ready_ = false;
 };
 
-// Runs fn in a forked child in the namespace of `h`; returns its exit code.
-int in_child(const Holder &h, const std::function<int()> &fn) {
+// Runs fn in a forked child in the network namespace `ns` (a path);
+// returns its exit code.
+int in_child(const std::string &ns, const std::function<int()> &fn) {
   pid_t c = ::fork();
   if (c == 0) {
-    int fd = ::open(("/proc/" + std::to_string(h.pid()) + "/ns/net").c_str(), O_RDONLY);
+    int fd = ::open(ns.c_str(), O_RDONLY);
     if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0)
       ::_exit(100);
     ::_exit(fn());
@@ -120,8 +122,8 @@ sockaddr_in addr4(const char *ip, uint16_t port) {
   return sa;
 }
 
-int send_udp(const Holder &h, const char *ip, uint16_t port) {
-  return in_child(h, [=] {
+int send_udp(const std::string &ns, const char *ip, uint16_t port) {
+  return in_child(ns, [=] {
     int s = ::socket(AF_INET, SOCK_DGRAM, 0);
     auto sa = addr4(ip, port);
     return ::sendto(s, "ping", 4, 0, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 4 ? 0 : 1;
@@ -129,8 +131,8 @@ int send_udp(const Holder &h, const char *ip, uint16_t port) {
 }
 
 // A TCP connection attempt (SYN); waits up to 1 s for its outcome.
-int send_syn(const Holder &h, const char *ip, uint16_t port) {
-  return in_child(h, [=] {
+int send_syn(const std::string &ns, const char *ip, uint16_t port) {
+  return in_child(ns, [=] {
     int s = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     auto sa = addr4(ip, port);
     ::connect(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
@@ -187,6 +189,27 @@ std::string describe(const SkbEvent &e) {
   return buf;
 }
 
+// Collects events until `done` says so or `ms` pass.
+std::vector<SkbEvent> collect(SkbTracer &t, int ms,
+                              const std::function<bool(const std::vector<SkbEvent> &)> &done) {
+  std::vector<SkbEvent> got;
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    auto r = t.poll([&](const SkbEvent &e) { got.push_back(e); }, 50);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
+    if (done && done(got))
+      break;
+  }
+  return got;
+}
+
+std::string dump(const std::vector<SkbEvent> &evs) {
+  std::string s;
+  for (const auto &e : evs)
+    s += describe(e) + "\n";
+  return s;
+}
+
 class NetTraceBpf : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -231,27 +254,6 @@ protected:
     return f;
   }
 
-  // Collects events until `done` says so or `ms` pass.
-  std::vector<SkbEvent> collect(SkbTracer &t, int ms,
-                                const std::function<bool(const std::vector<SkbEvent> &)> &done) {
-    std::vector<SkbEvent> got;
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end) {
-      auto r = t.poll([&](const SkbEvent &e) { got.push_back(e); }, 50);
-      EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
-      if (done && done(got))
-        break;
-    }
-    return got;
-  }
-
-  static std::string dump(const std::vector<SkbEvent> &evs) {
-    std::string s;
-    for (const auto &e : evs)
-      s += describe(e) + "\n";
-    return s;
-  }
-
   std::unique_ptr<Holder> a_, r_, b_;
 };
 
@@ -265,7 +267,7 @@ bool has(const std::vector<SkbEvent> &evs, const std::function<bool(const SkbEve
 TEST_F(NetTraceBpf, UdpDatagramIsFollowedHopByHopThroughNamespaces) {
   auto t = SkbTracer::start(flow(IPPROTO_UDP, 5353));
   ASSERT_TRUE(t) << t.error().message();
-  ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0);
+  ASSERT_EQ(send_udp(a_->path(), "10.78.2.2", 5353), 0);
   const uint64_t na = a_->inode(), nr = r_->inode(), nb = b_->inode();
   auto fwd = [](const SkbEvent &e) {
     return e.kind != SkbEventKind::arp && e.kind != SkbEventKind::neigh && e.saddr == "10.78.1.2" &&
@@ -323,7 +325,7 @@ TEST_F(NetTraceBpf, TcpSynAndItsReplyAreFollowed) {
   ASSERT_TRUE(srv.ready());
   auto t = SkbTracer::start(flow(IPPROTO_TCP, 80));
   ASSERT_TRUE(t) << t.error().message();
-  ASSERT_EQ(send_syn(*a_, "10.78.2.2", 80), 0);
+  ASSERT_EQ(send_syn(a_->path(), "10.78.2.2", 80), 0);
   const uint64_t na = a_->inode(), nb = b_->inode();
   auto evs = collect(*t, 3000, [&](const auto &got) {
     return has(got, [&](const SkbEvent &e) {
@@ -355,7 +357,7 @@ TEST_F(NetTraceBpf, NftablesDropNamesNetfilterDrop) {
             0);
   auto t = SkbTracer::start(flow(IPPROTO_TCP, 80));
   ASSERT_TRUE(t) << t.error().message();
-  ASSERT_EQ(send_syn(*a_, "10.78.2.2", 80), 0);
+  ASSERT_EQ(send_syn(a_->path(), "10.78.2.2", 80), 0);
   const uint64_t nr = r_->inode(), nb = b_->inode();
   auto evs = collect(*t, 3000, [&](const auto &got) {
     return has(got, [](const SkbEvent &e) { return e.kind == SkbEventKind::drop; });
@@ -376,18 +378,18 @@ TEST_F(NetTraceBpf, UnrelatedFlowsProduceNoEvents) {
   auto t = SkbTracer::start(flow(IPPROTO_TCP, 80));
   ASSERT_TRUE(t) << t.error().message();
   // Resolve the neighbours first, so ARP does not count below.
-  ASSERT_EQ(send_syn(*a_, "10.78.2.2", 81), 0);
+  ASSERT_EQ(send_syn(a_->path(), "10.78.2.2", 81), 0);
   collect(*t, 300, {});
-  ASSERT_EQ(send_udp(*a_, "10.78.2.2", 80), 0); // wrong protocol
-  ASSERT_EQ(send_syn(*a_, "10.78.2.2", 81), 0); // wrong port
-  ASSERT_EQ(send_syn(*a_, "10.78.1.1", 80), 0); // wrong address
+  ASSERT_EQ(send_udp(a_->path(), "10.78.2.2", 80), 0); // wrong protocol
+  ASSERT_EQ(send_syn(a_->path(), "10.78.2.2", 81), 0); // wrong port
+  ASSERT_EQ(send_syn(a_->path(), "10.78.1.1", 80), 0); // wrong address
   auto quiet = collect(*t, 500, {});
   SCOPED_TRACE(dump(quiet));
   EXPECT_FALSE(has(quiet, [](const SkbEvent &e) {
     return e.kind != SkbEventKind::arp && e.kind != SkbEventKind::neigh;
   }));
   // ...while the traced flow, right after, is seen: the tracer was working.
-  ASSERT_EQ(send_syn(*a_, "10.78.2.2", 80), 0);
+  ASSERT_EQ(send_syn(a_->path(), "10.78.2.2", 80), 0);
   auto evs = collect(*t, 2000, [](const auto &got) {
     return has(got, [](const SkbEvent &e) { return e.kind == SkbEventKind::receive; });
   });
@@ -411,7 +413,7 @@ TEST_F(NetTraceBpf, DnatIsFollowedAcrossTheRewrite) {
   f.dport = 8080;
   auto t = SkbTracer::start(f);
   ASSERT_TRUE(t) << t.error().message();
-  ASSERT_EQ(send_syn(*a_, "10.78.1.1", 8080), 0);
+  ASSERT_EQ(send_syn(a_->path(), "10.78.1.1", 8080), 0);
   const uint64_t na = a_->inode(), nr = r_->inode(), nb = b_->inode();
   auto evs = collect(*t, 3000, [&](const auto &got) {
     return has(got, [&](const SkbEvent &e) {
@@ -453,7 +455,7 @@ TEST_F(NetTraceBpf, ManyAddressesAreMatchedThroughTheMap) {
     f.side_b.push_back("10.79.0." + std::to_string(i));
   auto t = SkbTracer::start(f);
   ASSERT_TRUE(t) << t.error().message();
-  ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0);
+  ASSERT_EQ(send_udp(a_->path(), "10.78.2.2", 5353), 0);
   auto evs = collect(*t, 3000, [&](const auto &got) {
     return has(got, [&](const SkbEvent &e) { return e.kind == SkbEventKind::drop; });
   });
@@ -463,14 +465,14 @@ TEST_F(NetTraceBpf, ManyAddressesAreMatchedThroughTheMap) {
 }
 
 TEST_F(NetTraceBpf, MaxPacketsBoundsWhatIsFollowed) {
-  ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0); // neighbours resolved before tracing
+  ASSERT_EQ(send_udp(a_->path(), "10.78.2.2", 5353), 0); // neighbours resolved before tracing
   FlowFilter f = flow(IPPROTO_UDP, 5353);
   f.arp_addresses.clear();
   f.max_packets = 2;
   auto t = SkbTracer::start(f);
   ASSERT_TRUE(t) << t.error().message();
   for (int i = 0; i < 5; i++)
-    ASSERT_EQ(send_udp(*a_, "10.78.2.2", 5353), 0);
+    ASSERT_EQ(send_udp(a_->path(), "10.78.2.2", 5353), 0);
   auto evs = collect(*t, 500, {});
   std::set<uint64_t> skbs;
   for (const auto &e : evs)
@@ -497,6 +499,130 @@ TEST_F(NetTraceBpf, BadFilterIsRefused) {
   f.proto = IPPROTO_ICMP;
   f.dport = 80;
   EXPECT_FALSE(SkbTracer::start(f));
+}
+
+// The scenarios of tests/common/netlab.sh: a bridge with br_netfilter, a
+// router, docker-style DNAT with masquerade.
+class NetTraceLab : public ::testing::Test {
+protected:
+  void SetUp() override {
+    CTK_REQUIRE_ROOT();
+    CTK_REQUIRE(::access("/sys/kernel/btf/vmlinux", R_OK) == 0, "the kernel has no BTF");
+    CTK_REQUIRE(run("command -v python3 && command -v nft && command -v iptables-nft && "
+                    "command -v nsenter") == 0,
+                "python3, nft, iptables-nft or nsenter is missing (scripts/install-deps.sh)");
+    p_ = "ntb" + std::to_string(::getpid());
+    std::string out;
+    up_ = true;
+    ASSERT_EQ(lab("netlab_up " + p_, &out), 0) << out;
+  }
+  void TearDown() override {
+    if (up_)
+      lab("netlab_down " + p_);
+  }
+  int lab(const std::string &cmd, std::string *out = nullptr) {
+    return run("bash -c '. " CTK_SOURCE_DIR "/tests/common/netlab.sh && " + cmd + "'", out);
+  }
+  std::string ns(const char *who) const { return "/run/netns/" + p_ + "-" + who; }
+  uint64_t inode(const char *who) const {
+    struct stat st {};
+    return ::stat(ns(who).c_str(), &st) == 0 ? st.st_ino : 0;
+  }
+
+  std::string p_;
+  bool up_ = false;
+};
+
+TEST_F(NetTraceLab, NftDropInTheBridgeForwardHook) {
+  ASSERT_EQ(lab("netlab_nft_drop " + p_), 0);
+  FlowFilter f;
+  f.proto = IPPROTO_TCP;
+  f.side_a = {"10.77.0.2"};
+  f.side_b = {"10.77.0.3"};
+  f.dport = 80;
+  auto t = SkbTracer::start(f);
+  ASSERT_TRUE(t) << t.error().message();
+  ASSERT_EQ(send_syn(ns("a"), "10.77.0.3", 80), 0);
+  auto evs = collect(*t, 3000, [](const auto &got) {
+    return has(got, [](const SkbEvent &e) { return e.kind == SkbEventKind::drop; });
+  });
+  SCOPED_TRACE(dump(evs));
+  // Bridged from va towards vb, dropped by br_netfilter's forward hook.
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.kind == SkbEventKind::receive && e.netns_inode == inode("br") && e.ifname == "va";
+  }));
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.kind == SkbEventKind::drop && e.netns_inode == inode("br") &&
+           e.reason_name == "NETFILTER_DROP" && e.saddr == "10.77.0.2" && e.dport == 80;
+  }));
+  EXPECT_FALSE(has(evs, [&](const SkbEvent &e) { return e.netns_inode == inode("b"); }));
+}
+
+TEST_F(NetTraceLab, NoRouteAtTheRouterIsADropThereAndAnIcmpErrorBack) {
+  FlowFilter f;
+  f.proto = IPPROTO_UDP;
+  f.side_a = {"10.77.0.2"};
+  f.side_b = {"10.79.0.5"};
+  f.dport = 5353;
+  f.arp_addresses = {"10.77.0.2", "10.77.0.254"};
+  auto t = SkbTracer::start(f);
+  ASSERT_TRUE(t) << t.error().message();
+  ASSERT_EQ(send_udp(ns("a"), "10.79.0.5", 5353), 0);
+  auto evs = collect(*t, 3000, [&](const auto &got) {
+    return has(got, [&](const SkbEvent &e) {
+      return e.proto == IPPROTO_ICMP && e.netns_inode == inode("a") &&
+             (e.kind == SkbEventKind::consume || e.kind == SkbEventKind::drop);
+    });
+  });
+  SCOPED_TRACE(dump(evs));
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.kind == SkbEventKind::drop && e.netns_inode == inode("rt") &&
+           e.daddr == "10.79.0.5" && !e.reason_name.empty() && e.reason_name != "NOT_SPECIFIED";
+  }));
+  // The router's "net unreachable" comes from an address of neither side:
+  // it matches by the datagram it quotes.
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.proto == IPPROTO_ICMP && e.icmp_type == 3 && e.saddr == "10.77.0.254" &&
+           e.daddr == "10.77.0.2" && e.netns_inode == inode("a");
+  }));
+}
+
+TEST_F(NetTraceLab, DnatWithMasqueradeIsFollowedAcrossBothRewrites) {
+  ASSERT_EQ(lab("netlab_dnat " + p_), 0);
+  FlowFilter f;
+  f.proto = IPPROTO_TCP;
+  f.side_a = {"10.77.0.2"};
+  f.side_b = {"10.77.0.1"};
+  f.dport = 8080;
+  auto t = SkbTracer::start(f);
+  ASSERT_TRUE(t) << t.error().message();
+  ASSERT_EQ(send_syn(ns("a"), "10.77.0.1", 8080), 0);
+  auto evs = collect(*t, 3000, [&](const auto &got) {
+    return has(got, [&](const SkbEvent &e) {
+      return e.kind == SkbEventKind::receive && e.netns_inode == inode("a") && e.tcp_flags == 0x12;
+    });
+  });
+  SCOPED_TRACE(dump(evs));
+  uint64_t syn = 0;
+  for (const auto &e : evs)
+    if (e.kind == SkbEventKind::queue && e.netns_inode == inode("a") && e.dport == 8080)
+      syn = e.skb;
+  ASSERT_NE(syn, 0u);
+  // The same skb reaches b with both ends rewritten (DNAT to b:80, and
+  // the source masqueraded to the bridge's address).
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.skb == syn && e.kind == SkbEventKind::receive && e.netns_inode == inode("b") &&
+           e.saddr == "10.77.0.1" && e.daddr == "10.77.0.3" && e.dport == 80;
+  }));
+  // b's SYN-ACK to the masqueraded address (learned), and as a receives it.
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.kind == SkbEventKind::queue && e.netns_inode == inode("b") &&
+           e.saddr == "10.77.0.3" && e.sport == 80 && e.tcp_flags == 0x12;
+  }));
+  EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
+    return e.kind == SkbEventKind::receive && e.netns_inode == inode("a") &&
+           e.saddr == "10.77.0.1" && e.sport == 8080 && e.tcp_flags == 0x12;
+  }));
 }
 
 // Names against bpftool's own dump of the running kernel's BTF.
