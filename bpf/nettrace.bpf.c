@@ -478,6 +478,11 @@ static __always_inline void on_skb(__u8 kind, struct sk_buff *skb, const unsigne
   struct pkt p = {};
   struct follow *f;
 
+  /* Past max_packets only the skbs already followed matter: no parsing
+   * for the rest of a busy flow. */
+  if (cfg_max_packets && started >= cfg_max_packets &&
+      (!followed || !bpf_map_lookup_elem(&skbs, &key)))
+    return;
   /* The common case: nothing followed, and a packet of another flow. */
   if (parse_pkt(l3, skb->protocol, &p, !followed) < 0)
     return;

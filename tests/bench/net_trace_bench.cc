@@ -1,7 +1,8 @@
 // Driver of tests/bench/net_trace_bench.sh (not a test itself):
 //
 //   ctk_net_trace_bench ready N A B           start/stop SkbTracer N times; ms per start
-//   ctk_net_trace_bench trace A B PORT        trace udp A<->B:PORT until stdin closes;
+//   ctk_net_trace_bench trace A B PORT [MAX]  trace udp A<->B:PORT until stdin closes,
+//                                             following at most MAX packets (0: all);
 //                                             prints "ready", then events and lost
 //   ctk_net_trace_bench send IP PORT COUNT    COUNT UDP datagrams of 64 bytes
 //   ctk_net_trace_bench recv PORT COUNT       receives until COUNT or 1 s of silence;
@@ -69,8 +70,10 @@ int ready(int n, const char *a, const char *b) {
   return 0;
 }
 
-int trace(const char *a, const char *b, uint16_t port) {
-  auto t = SkbTracer::start(udp_flow(a, b, port));
+int trace(const char *a, const char *b, uint16_t port, uint32_t max_packets) {
+  auto f = udp_flow(a, b, port);
+  f.max_packets = max_packets;
+  auto t = SkbTracer::start(f);
   if (!t) {
     std::fprintf(stderr, "%s\n", t.error().message().c_str());
     return 1;
@@ -150,8 +153,9 @@ int main(int argc, char **argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "ready" && argc == 5)
     return ready(std::atoi(argv[2]), argv[3], argv[4]);
-  if (mode == "trace" && argc == 5)
-    return trace(argv[2], argv[3], static_cast<uint16_t>(std::atoi(argv[4])));
+  if (mode == "trace" && (argc == 5 || argc == 6))
+    return trace(argv[2], argv[3], static_cast<uint16_t>(std::atoi(argv[4])),
+                 argc == 6 ? static_cast<uint32_t>(std::atol(argv[5])) : 0);
   if (mode == "send" && argc == 5)
     return send(argv[2], static_cast<uint16_t>(std::atoi(argv[3])), std::atol(argv[4]));
   if (mode == "recv" && argc == 4)
