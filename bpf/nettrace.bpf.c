@@ -34,9 +34,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define NETTRACE_STALE_NS (10ull * 1000 * 1000 * 1000)
 
 /* Set by the loader before load. */
-const volatile __u8 cfg_proto = 0;      /* 0: any */
-const volatile __u16 cfg_dport = 0;     /* 0: any; host order */
-const volatile __u8 cfg_any_a = 0;      /* side A given empty: any address is A */
+const volatile __u8 cfg_proto = 0;  /* 0: any */
+const volatile __u16 cfg_dport = 0; /* 0: any; host order */
+const volatile __u8 cfg_any_a = 0;  /* side A given empty: any address is A */
 const volatile __u8 cfg_any_b = 0;
 /* The addresses, when few: compared inline, which costs less than the two
  * hash lookups every packet of the host would pay. More than
@@ -407,9 +407,8 @@ static __always_inline __u32 netns_of(struct net_device *dev, struct sk_buff *sk
   return 0;
 }
 
-static __always_inline void emit(__u8 kind, __u64 now, struct sk_buff *skb,
-                                 struct net_device *dev, const struct pkt *p, __u32 len,
-                                 __u32 reason, __u64 location) {
+static __always_inline void emit(__u8 kind, __u64 now, struct sk_buff *skb, struct net_device *dev,
+                                 const struct pkt *p, __u32 len, __u32 reason, __u64 location) {
   struct nettrace_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
   if (!e) {
@@ -581,8 +580,7 @@ int BPF_PROG(nt_queue, struct sk_buff *skb) {
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(nt_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason) {
-  on_skb(NETTRACE_DROP, skb, skb->head + skb->network_header, reason,
-         (__u64)location);
+  on_skb(NETTRACE_DROP, skb, skb->head + skb->network_header, reason, (__u64)location);
   return 0;
 }
 

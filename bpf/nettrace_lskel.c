@@ -46,8 +46,7 @@ int nettrace_lskel_load(const struct nettrace_lskel_config *cfg, struct nettrace
   l->skel->rodata->cfg_naddrs = cfg->naddrs;
   l->skel->rodata->cfg_max_packets = cfg->max_packets;
   if (cfg->naddrs <= NETTRACE_FAST_ADDRS)
-    memcpy((void *)l->skel->rodata->cfg_addrs, cfg->addrs,
-           cfg->naddrs * sizeof(cfg->addrs[0]));
+    memcpy((void *)l->skel->rodata->cfg_addrs, cfg->addrs, cfg->naddrs * sizeof(cfg->addrs[0]));
   *step = "load";
   err = nettrace__load(l->skel);
   if (err) {
@@ -68,9 +67,15 @@ int nettrace_lskel_attach(struct nettrace_lskel *l) {
   return err ? neg_errno(err) : 0;
 }
 
-int nettrace_lskel_addrs_fd(const struct nettrace_lskel *l) { return l->skel->maps.addrs.map_fd; }
-int nettrace_lskel_events_fd(const struct nettrace_lskel *l) { return l->skel->maps.events.map_fd; }
-int nettrace_lskel_lost_fd(const struct nettrace_lskel *l) { return l->skel->maps.lost.map_fd; }
+int nettrace_lskel_addrs_fd(const struct nettrace_lskel *l) {
+  return l->skel->maps.addrs.map_fd;
+}
+int nettrace_lskel_events_fd(const struct nettrace_lskel *l) {
+  return l->skel->maps.events.map_fd;
+}
+int nettrace_lskel_lost_fd(const struct nettrace_lskel *l) {
+  return l->skel->maps.lost.map_fd;
+}
 
 void nettrace_lskel_close(struct nettrace_lskel *l) {
   if (!l)

@@ -18,8 +18,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <unistd.h>
+#include <unordered_map>
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -98,7 +98,7 @@ std::string mac_text(const uint8_t *a, unsigned len) {
 }
 
 std::string nud_text(uint8_t state) {
-  static const char *const names[] = {"INCOMPLETE", "REACHABLE", "STALE",  "DELAY",
+  static const char *const names[] = {"INCOMPLETE", "REACHABLE", "STALE", "DELAY",
                                       "PROBE",      "FAILED",    "NOARP", "PERMANENT"};
   if (state == 0)
     return "NONE";
@@ -249,13 +249,12 @@ SkbTracer::~SkbTracer() {
 
 Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   auto t0 = std::chrono::steady_clock::now();
-  if (f.proto != 0 && f.proto != IPPROTO_TCP && f.proto != IPPROTO_UDP &&
-      f.proto != IPPROTO_ICMP && f.proto != IPPROTO_ICMPV6)
+  if (f.proto != 0 && f.proto != IPPROTO_TCP && f.proto != IPPROTO_UDP && f.proto != IPPROTO_ICMP &&
+      f.proto != IPPROTO_ICMPV6)
     return fail(Errc::invalid_argument,
                 fmt::format("invalid protocol {} in the trace filter: tcp, udp or icmp", f.proto));
   if (f.dport && f.proto != 0 && f.proto != IPPROTO_TCP && f.proto != IPPROTO_UDP)
-    return fail(Errc::invalid_argument,
-                "invalid trace filter: a port needs protocol tcp or udp");
+    return fail(Errc::invalid_argument, "invalid trace filter: a port needs protocol tcp or udp");
   // Parse everything before the kernel sees anything.
   std::map<std::pair<uint32_t, std::string>, uint32_t> bits;
   auto add = [&](const std::vector<std::string> &list, uint32_t bit) -> Result<void> {
@@ -313,8 +312,8 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
     if (bpf_map_update_elem(addrs_fd, &a, &value, BPF_ANY) != 0)
       return bpf_fail("fill the address map of", errno);
   }
-  impl->ring.reset(ring_buffer__new(nettrace_lskel_events_fd(raw), &Impl::on_sample,
-                                    impl.get(), nullptr));
+  impl->ring.reset(
+      ring_buffer__new(nettrace_lskel_events_fd(raw), &Impl::on_sample, impl.get(), nullptr));
   if (!impl->ring)
     return bpf_fail("map the ring buffer of", errno);
   impl->lost_fd = nettrace_lskel_lost_fd(raw);
@@ -341,9 +340,13 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   return SkbTracer(std::move(impl));
 }
 
-int SkbTracer::fd() const { return impl_->epoll.get(); }
+int SkbTracer::fd() const {
+  return impl_->epoll.get();
+}
 
-double SkbTracer::start_ms() const { return impl_->start_ms; }
+double SkbTracer::start_ms() const {
+  return impl_->start_ms;
+}
 
 Result<void> SkbTracer::poll(const std::function<void(const SkbEvent &)> &fn, int timeout_ms) {
   epoll_event evs[2];

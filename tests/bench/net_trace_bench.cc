@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -66,7 +66,8 @@ int ready(int n, const char *a, const char *b) {
   }
   std::sort(ms.begin(), ms.end());
   std::sort(cpu.begin(), cpu.end());
-  std::printf("%.1f %.1f %.1f %.1f\n", ms.front(), ms[ms.size() / 2], ms.back(), cpu[cpu.size() / 2]);
+  std::printf("%.1f %.1f %.1f %.1f\n", ms.front(), ms[ms.size() / 2], ms.back(),
+              cpu[cpu.size() / 2]);
   return 0;
 }
 
@@ -106,8 +107,10 @@ int send(const char *ip, uint16_t port, long count) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
   ::inet_pton(AF_INET, ip, &sa.sin_addr);
-  if (::connect(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0)
+  if (s < 0 || ::connect(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
+    std::perror("send: socket/connect");
     return 1;
+  }
   char buf[64] = {};
   for (long i = 0; i < count; i++)
     if (::send(s, buf, sizeof buf, 0) < 0 && errno != ENOBUFS && errno != ECONNREFUSED &&

@@ -182,10 +182,9 @@ private:
 std::string describe(const SkbEvent &e) {
   char buf[512];
   std::snprintf(buf, sizeof buf, "%s/%s ns=%llu %s %s:%u -> %s:%u proto=%u flags=%#x %s %s",
-                kind_name(e.kind), kind_name(e.hop),
-                static_cast<unsigned long long>(e.netns_inode), e.ifname.c_str(),
-                e.saddr.c_str(), e.sport, e.daddr.c_str(), e.dport, e.proto, e.tcp_flags,
-                e.reason_name.c_str(), e.location_sym.c_str());
+                kind_name(e.kind), kind_name(e.hop), static_cast<unsigned long long>(e.netns_inode),
+                e.ifname.c_str(), e.saddr.c_str(), e.sport, e.daddr.c_str(), e.dport, e.proto,
+                e.tcp_flags, e.reason_name.c_str(), e.location_sym.c_str());
   return buf;
 }
 
@@ -336,8 +335,7 @@ TEST_F(NetTraceBpf, TcpSynAndItsReplyAreFollowed) {
   SCOPED_TRACE(dump(evs));
   EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
     return e.kind == SkbEventKind::queue && e.netns_inode == na && e.ifname == "eth0" &&
-           e.saddr == "10.78.1.2" && e.daddr == "10.78.2.2" && e.dport == 80 &&
-           e.tcp_flags == 0x02;
+           e.saddr == "10.78.1.2" && e.daddr == "10.78.2.2" && e.dport == 80 && e.tcp_flags == 0x02;
   }));
   EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
     return e.kind == SkbEventKind::receive && e.netns_inode == nb && e.dport == 80 &&
@@ -351,10 +349,11 @@ TEST_F(NetTraceBpf, TcpSynAndItsReplyAreFollowed) {
 }
 
 TEST_F(NetTraceBpf, NftablesDropNamesNetfilterDrop) {
-  ASSERT_EQ(r_->sh("nft add table inet ctktest && "
-                   "nft add chain inet ctktest ctkfwd \"{ type filter hook forward priority 0; }\" && "
-                   "nft add rule inet ctktest ctkfwd ip daddr 10.78.2.2 tcp dport 80 drop"),
-            0);
+  ASSERT_EQ(
+      r_->sh("nft add table inet ctktest && "
+             "nft add chain inet ctktest ctkfwd \"{ type filter hook forward priority 0; }\" && "
+             "nft add rule inet ctktest ctkfwd ip daddr 10.78.2.2 tcp dport 80 drop"),
+      0);
   auto t = SkbTracer::start(flow(IPPROTO_TCP, 80));
   ASSERT_TRUE(t) << t.error().message();
   ASSERT_EQ(send_syn(a_->path(), "10.78.2.2", 80), 0);
@@ -481,8 +480,7 @@ TEST_F(NetTraceBpf, MaxPacketsBoundsWhatIsFollowed) {
   // Each followed packet is reported to its end.
   EXPECT_EQ(std::count_if(evs.begin(), evs.end(),
                           [](const SkbEvent &e) {
-                            return e.kind == SkbEventKind::drop ||
-                                   e.kind == SkbEventKind::consume;
+                            return e.kind == SkbEventKind::drop || e.kind == SkbEventKind::consume;
                           }),
             2)
       << dump(evs);
@@ -576,8 +574,8 @@ TEST_F(NetTraceLab, NoRouteAtTheRouterIsADropThereAndAnIcmpErrorBack) {
   });
   SCOPED_TRACE(dump(evs));
   EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
-    return e.kind == SkbEventKind::drop && e.netns_inode == inode("rt") &&
-           e.daddr == "10.79.0.5" && !e.reason_name.empty() && e.reason_name != "NOT_SPECIFIED";
+    return e.kind == SkbEventKind::drop && e.netns_inode == inode("rt") && e.daddr == "10.79.0.5" &&
+           !e.reason_name.empty() && e.reason_name != "NOT_SPECIFIED";
   }));
   // The router's "net unreachable" comes from an address of neither side:
   // it matches by the datagram it quotes.
@@ -616,8 +614,8 @@ TEST_F(NetTraceLab, DnatWithMasqueradeIsFollowedAcrossBothRewrites) {
   }));
   // b's SYN-ACK to the masqueraded address (learned), and as a receives it.
   EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
-    return e.kind == SkbEventKind::queue && e.netns_inode == inode("b") &&
-           e.saddr == "10.77.0.3" && e.sport == 80 && e.tcp_flags == 0x12;
+    return e.kind == SkbEventKind::queue && e.netns_inode == inode("b") && e.saddr == "10.77.0.3" &&
+           e.sport == 80 && e.tcp_flags == 0x12;
   }));
   EXPECT_TRUE(has(evs, [&](const SkbEvent &e) {
     return e.kind == SkbEventKind::receive && e.netns_inode == inode("a") &&

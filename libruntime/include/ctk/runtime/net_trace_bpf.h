@@ -76,8 +76,8 @@ struct SkbEvent {
   std::string saddr, daddr; // ARP: sender and target IP; neigh: daddr is the neighbour
   uint16_t sport = 0, dport = 0;
   uint8_t tcp_flags = 0, icmp_type = 0;
-  uint16_t arp_op = 0; // 1 request, 2 reply
-  uint32_t len = 0;    // skb->len at the event
+  uint16_t arp_op = 0;      // 1 request, 2 reply
+  uint32_t len = 0;         // skb->len at the event
   uint32_t reason = 0;      // drop: enum skb_drop_reason
   std::string reason_name;  // drop: "NETFILTER_DROP" (from the kernel's BTF)
   uint64_t location = 0;    // drop/consume: the freeing call site
