@@ -1,8 +1,530 @@
-// ctk net trace (being built; see issue 6).
+// ctk net trace --from A --to B: one timeline per packet. Where the packet
+// went (the hooks of ctk's tracing tables, namespace and device), each
+// netfilter rule that matched with its verdict (nftables tracing), and the
+// end: delivered, dropped (by which rule), no route, or no verdict.
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
 #include "commands.h"
+#include "ctk/runtime/discovery.h"
+#include "ctk/runtime/net_trace.h"
 
 namespace ctk::plugins::net {
+namespace {
 
-int run_trace(Call &call) { return call.fail("net trace: being built"); }
+namespace nt = rt::nettrace;
+using Clock = std::chrono::steady_clock;
+
+bool is_ipv4(const std::string &s) {
+  in_addr a{};
+  return inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+// An endpoint: "10.77.0.3", "10.77.0.1:8080", a container target or a pid.
+rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::string &text,
+                                          const std::vector<nt::Netns> &known,
+                                          std::optional<rt::discovery::Resolver> &resolver) {
+  nt::Endpoint ep;
+  std::string addr = text;
+  if (auto colon = text.rfind(':'); colon != std::string::npos && is_ipv4(text.substr(0, colon))) {
+    unsigned long long port;
+    if (!rt::parse_uint(std::string_view(text).substr(colon + 1), port) || port == 0 || port > 65535)
+      return rt::fail(rt::Errc::invalid_argument,
+                      fmt::format("invalid {} '{}': the port must be 1-65535", role, text));
+    ep.port = static_cast<uint16_t>(port);
+    addr = text.substr(0, colon);
+  }
+  if (is_ipv4(addr)) {
+    ep.address = addr;
+    ep.label = addr;
+    auto owner = nt::owner_of_address(addr, known);
+    if (!owner)
+      return tl::unexpected(owner.error());
+    ep.netns = *owner;
+    return ep;
+  }
+  auto target = rt::discovery::parse_target(text);
+  if (!target)
+    return rt::wrap(target, fmt::format("invalid {}", role));
+  if (!resolver) {
+    auto r = rt::discovery::Resolver::open({});
+    if (!r)
+      return tl::unexpected(r.error());
+    resolver.emplace(std::move(*r));
+  }
+  pid_t pid = 0;
+  bool container = false;
+  auto c = resolver->resolve(*target);
+  if (c) {
+    if (c->pid <= 0)
+      return rt::fail(rt::Errc::invalid_argument,
+                      fmt::format("{} {} is not running: it has no network namespace", role, text));
+    pid = target->pid ? target->pid : c->pid;
+    container = true;
+    ep.label = !c->name.empty() ? c->name : c->id.substr(0, 12);
+  } else if (target->pid && c.error().code == rt::Errc::not_found) {
+    // A plain host process (a namespace holder, a service): its own namespace.
+    if (kill(target->pid, 0) != 0 && errno == ESRCH)
+      return rt::fail(rt::Errc::not_found, fmt::format("{} {}: no such process", role, text));
+    pid = target->pid;
+  } else {
+    return rt::wrap(c, fmt::format("cannot resolve {}", role));
+  }
+  auto ns = nt::netns_of_pid(pid, known);
+  if (!ns)
+    return rt::wrap(ns, fmt::format("cannot open the network namespace of {} {}", role, text));
+  if (container) {
+    for (const auto &k : known)
+      if (k.label == "host" && k.inode == ns->inode)
+        return rt::fail(rt::Errc::invalid_argument,
+                        fmt::format("{} {} shares the host's network namespace: there is no "
+                                    "container network to trace",
+                                    role, text));
+    ns->label = ep.label;
+  } else {
+    ep.label = ns->label;
+  }
+  auto addrs = nt::ipv4_addresses(*ns);
+  if (!addrs)
+    return tl::unexpected(addrs.error());
+  for (const auto &a : *addrs)
+    if (a.rfind("127.", 0) != 0) {
+      ep.address = a;
+      break;
+    }
+  if (ep.address.empty())
+    return rt::fail(rt::Errc::not_found, fmt::format("{} {} has no IPv4 address", role, text));
+  ep.netns = std::move(*ns);
+  return ep;
+}
+
+std::string tuple_of(const nt::NftEvent &e) {
+  if (e.saddr.empty())
+    return {};
+  if (e.proto == IPPROTO_TCP || e.proto == IPPROTO_UDP)
+    return fmt::format("{} {}:{} > {}:{}", nt::proto_name(e.proto), e.saddr, e.sport, e.daddr, e.dport);
+  if (e.proto == IPPROTO_ICMP)
+    return fmt::format("icmp {} > {} type {} id {}", e.saddr, e.daddr, e.icmp_type, e.sport);
+  return fmt::format("{} > {} proto {}", e.saddr, e.daddr, e.proto);
+}
+
+// What one packet's timeline found.
+struct Outcome {
+  std::optional<nt::NftEvent> drop;      // the rule (or policy) that dropped it
+  std::optional<nt::NftEvent> delivered; // ctk's marker at the end of input
+  std::optional<nt::NftEvent> last_hop;  // the last place it was seen going forward
+  bool reply = false;                    // a packet of B's seen coming back
+  std::optional<std::string> answer;     // what the probe's socket said
+};
+
+class Trace {
+public:
+  Trace(Call &call, nt::Endpoint a, nt::Endpoint b, nt::Flow flow, std::vector<nt::Netns> path)
+      : call_(call), a_(std::move(a)), b_(std::move(b)), flow_(std::move(flow)),
+        path_(std::move(path)), start_(Clock::now()) {}
+
+  int run(std::optional<nt::Probe> probe, long long count, double timeout);
+
+  // Set up by run_trace: one reader per namespace, and ctk's table name.
+  std::vector<nt::NftraceReader> readers_;
+  std::string table_;
+
+private:
+  std::string now() const {
+    return fmt::format("{:.3f}", std::chrono::duration<double>(Clock::now() - start_).count());
+  }
+  void emit(long long pkt, const std::string &netns, const std::string &event, const std::string &where,
+            const std::string &verdict, const std::string &tuple, const std::string &detail) {
+    auto r = call_.record();
+    r.field("Packet", pkt).field("Time", now()).field("Netns", netns).field("Event", event);
+    r.field("Where", where).field("Verdict", verdict).field("Tuple", tuple).field("Detail", detail);
+  }
+  void event(long long pkt, nt::NftEvent &ev, Outcome &o);
+  bool forward(const nt::NftEvent &ev) const {
+    if (flow_.sport)
+      return ev.proto == flow_.proto && ev.sport == *flow_.sport && ev.saddr == flow_.src;
+    return ev.saddr == flow_.src;
+  }
+  int finish(long long pkt, const Outcome &o, double timeout);
+  void explain_timeout(long long pkt, const Outcome &o);
+  void explain_no_route(long long pkt, const rt::Error &why);
+  std::string where_of(const nt::NftEvent &ev) const;
+
+  Call &call_;
+  nt::Endpoint a_, b_;
+  nt::Flow flow_;
+  std::vector<nt::Netns> path_;
+  nt::RuleNames names_;
+  Clock::time_point start_;
+};
+
+std::string Trace::where_of(const nt::NftEvent &ev) const {
+  std::string io;
+  if (!ev.iif.empty())
+    io += "in " + ev.iif;
+  if (!ev.oif.empty())
+    io += (io.empty() ? "out " : ", out ") + ev.oif;
+  return io;
+}
+
+void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
+  const nt::Netns *ns = nullptr;
+  for (const auto &r : readers_)
+    if (r.netns().label == ev.ns_label)
+      ns = &r.netns();
+  bool fwd = forward(ev);
+  std::string dir = fwd ? "->" : "<-";
+  if (ev.table == table_) {
+    // ctk's own chains: where the packet is, never a verdict of its own.
+    if (ev.type != "rule")
+      return;
+    if (ev.chain == "in") {
+      if (fwd && !o.delivered)
+        o.delivered = ev;
+      emit(pkt, ev.ns_label, "local", fmt::format("{} input", where_of(ev)), "", tuple_of(ev),
+           "passed every input filter: handed to the local socket layer");
+      return;
+    }
+    if (fwd)
+      o.last_hop = ev;
+    else
+      o.reply = true;
+    std::string hook = ev.chain == "out" ? "output" : "prerouting";
+    emit(pkt, ev.ns_label, "hop", fmt::format("{} {} {}", dir, ev.family == "bridge" ? "bridge" : hook, where_of(ev)),
+         "", tuple_of(ev), "");
+    return;
+  }
+  if (ns)
+    names_.fill(*ns, ev);
+  std::string where = fmt::format("{} {} {}", ev.family, ev.table, ev.chain);
+  if (ev.type == "rule")
+    where += fmt::format(" rule {}", ev.handle);
+  else
+    where += " " + ev.type;
+  std::string detail;
+  if (!ev.comment.empty())
+    detail = fmt::format("\"{}\" ", ev.comment);
+  detail += ev.rule_text;
+  std::string io = where_of(ev);
+  if (!io.empty())
+    detail = detail.empty() ? io : fmt::format("{} [{}]", detail, io);
+  emit(pkt, ev.ns_label, ev.type, where, ev.verdict, tuple_of(ev), detail);
+  if (ev.verdict == "drop" && !o.drop)
+    o.drop = ev;
+  if (!fwd && ev.verdict != "drop")
+    o.reply = true;
+}
+
+void Trace::explain_no_route(long long pkt, const rt::Error &why) {
+  const auto &ns = *a_.netns;
+  auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
+  std::string fdesc = fib ? fib->describe() : fib.error().message();
+  emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst), fib && fib->error ? "no route" : "",
+       "", fdesc);
+  if (auto links = nt::link_states(ns))
+    for (const auto &l : *links)
+      if (l.device != "lo")
+        emit(pkt, ns.label, "link", l.device, l.up ? (l.lower_up ? "up" : "no carrier") : "down", "", "");
+  emit(pkt, ns.label, "verdict", "", "no route", "",
+       fmt::format("no packet left: {}", why.message()));
+  emit(pkt, "", "summary", "", "NO ROUTE", "",
+       fmt::format("NO ROUTE in netns {} (sender): {} {}: {}", ns.label, nt::proto_name(flow_.proto),
+                   flow_.dst, fdesc));
+}
+
+void Trace::explain_timeout(long long pkt, const Outcome &o) {
+  // Without a verdict from netfilter, the places the packet may have died:
+  // a link or bridge port that is down, and the FIB (forwarding, rp_filter)
+  // where it was last seen.
+  std::vector<std::string> causes;
+  for (const auto &ns : path_) {
+    auto links = nt::link_states(ns);
+    if (!links)
+      continue;
+    for (const auto &l : *links) {
+      if (l.device == "lo")
+        continue;
+      bool port_blocked = !l.master.empty() && !l.port_state.empty() && l.port_state != "forwarding";
+      if (l.up && l.lower_up && !port_blocked)
+        continue;
+      std::string state = !l.up ? "down" : !l.lower_up ? "no carrier" : "port " + l.port_state;
+      std::string what = l.master.empty() ? l.device : fmt::format("{} (port of {}, {})", l.device, l.master,
+                                                                 l.port_state.empty() ? "?" : l.port_state);
+      emit(pkt, ns.label, "link", l.device, state, "", what);
+      causes.push_back(fmt::format("{} {} in netns {}", what, state, ns.label));
+    }
+  }
+  if (o.last_hop && !o.last_hop->iif.empty()) {
+    for (const auto &ns : path_) {
+      if (ns.label != o.last_hop->ns_label)
+        continue;
+      auto fib = nt::fib_lookup(ns, o.last_hop->daddr, o.last_hop->saddr, o.last_hop->iif);
+      if (!fib)
+        continue;
+      emit(pkt, ns.label, "fib", fmt::format("from {} in {}", o.last_hop->saddr, o.last_hop->iif),
+           fib->error ? "no route" : "", tuple_of(*o.last_hop), fib->describe());
+      if (fib->error == EXDEV)
+        causes.push_back(fmt::format("netns {} rejects source {} arriving on {} (reverse path filter, "
+                                     "rp_filter)",
+                                     ns.label, o.last_hop->saddr, o.last_hop->iif));
+      else if (fib->error)
+        causes.push_back(fmt::format("netns {} has no route to {} ({})", ns.label, o.last_hop->daddr,
+                                     std::strerror(fib->error)));
+    }
+  }
+  std::string seen = o.last_hop ? fmt::format("last seen in netns {} ({})", o.last_hop->ns_label,
+                                              where_of(*o.last_hop))
+                                : "never seen by netfilter";
+  std::string why = o.answer ? fmt::format("; the sender's socket says: {}", *o.answer) : "";
+  emit(pkt, "", "verdict", "", "no verdict", "", seen + why);
+  emit(pkt, "", "summary", "", "NO VERDICT", "",
+       fmt::format("NO VERDICT (timeout): {}{}{}", seen,
+                   causes.empty() ? "" : "; probable cause: " + causes.front(), why));
+}
+
+int Trace::finish(long long pkt, const Outcome &o, double timeout) {
+  if (o.drop) {
+    const auto &d = *o.drop;
+    std::string rule = d.type == "policy" ? fmt::format("{} {} {} policy drop", d.family, d.table, d.chain)
+                                          : fmt::format("{} {} {} rule {}{}", d.family, d.table, d.chain,
+                                                        d.handle,
+                                                        d.comment.empty() ? "" : fmt::format(" \"{}\"", d.comment));
+    std::string place = where_of(d);
+    if (!d.iif.empty() && d.iif == d.oif)
+      place = fmt::format("bridge {}", d.iif);
+    std::string hook = d.chain;
+    emit(pkt, d.ns_label, "verdict", "", "dropped", tuple_of(d), rule + " (NETFILTER_DROP)");
+    emit(pkt, "", "summary", "", "DROPPED", "",
+         fmt::format("DROPPED in netns {} ({}{}{}): {} (NETFILTER_DROP)", d.ns_label, place,
+                     place.empty() ? "" : ", ", hook, rule));
+    return 0;
+  }
+  bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+  if (o.delivered && (o.reply || answered)) {
+    const auto &d = *o.delivered;
+    std::string nat = d.daddr != flow_.dst ? fmt::format(" (translated to {}:{})", d.daddr, d.dport) : "";
+    std::string how = o.answer ? fmt::format(", the sender's socket: {}", *o.answer) : "";
+    emit(pkt, d.ns_label, "verdict", "", "delivered", tuple_of(d), "reply seen" + how);
+    emit(pkt, "", "summary", "", "DELIVERED", "",
+         fmt::format("DELIVERED to netns {} ({}){}, reply seen{}", d.ns_label, where_of(d), nat, how));
+    return 0;
+  }
+  if (o.answer && !answered) {
+    // An ICMP error came back: the hop that sent it is where the packet ended.
+    std::string from = o.answer->substr(o.answer->rfind(' ') + 1);
+    for (const auto &ns : path_) {
+      auto addrs = nt::ipv4_addresses(ns);
+      if (!addrs || std::find(addrs->begin(), addrs->end(), from) == addrs->end())
+        continue;
+      auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
+      std::string fdesc = fib ? fib->describe() : fib.error().message();
+      emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst), fib && fib->error ? "no route" : "",
+           "", fdesc);
+      emit(pkt, ns.label, "verdict", "", "dropped", "", *o.answer);
+      emit(pkt, "", "summary", "", "DROPPED", "",
+           fmt::format("DROPPED in netns {} (router {}): {} {}; it answered {}", ns.label, from,
+                       fib && fib->error ? "no route to" : "cannot forward to", flow_.dst, *o.answer));
+      return 0;
+    }
+    emit(pkt, "", "verdict", "", "error", "", *o.answer);
+    emit(pkt, "", "summary", "", "ERROR", "", fmt::format("NOT DELIVERED: {}", *o.answer));
+    return 0;
+  }
+  (void)timeout;
+  explain_timeout(pkt, o);
+  return 0;
+}
+
+int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) {
+  std::vector<nt::NftEvent> events;
+  for (long long pkt = probe ? 1 : 0; pkt <= (probe ? count : 0); ++pkt) {
+    Outcome o;
+    if (probe) {
+      auto sent = probe->send();
+      if (!sent) {
+        explain_no_route(pkt, sent.error());
+        return 0;
+      }
+      emit(pkt, a_.netns->label, "sent", "", "", "",
+           fmt::format("{} {}{} -> {}{}", nt::proto_name(flow_.proto), flow_.src,
+                       (flow_.proto == IPPROTO_ICMP ? " id " : ":") + std::to_string(*flow_.sport), flow_.dst,
+                       flow_.dport ? fmt::format(":{}", *flow_.dport) : ""));
+    }
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+    std::optional<Clock::time_point> settle; // a short wait for late events after an answer
+    long long verdicts = 0;
+    while (true) {
+      auto until = settle ? std::min(*settle, deadline) : deadline;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      if (left <= 0)
+        break;
+      std::vector<pollfd> fds;
+      for (const auto &r : readers_)
+        fds.push_back({r.fd(), POLLIN, 0});
+      if (probe && !o.answer)
+        fds.push_back({probe->fd(), static_cast<short>(flow_.proto == IPPROTO_TCP ? POLLOUT : POLLIN), 0});
+      fds.push_back({call_.interrupt_fd(), POLLIN, 0});
+      poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 100)));
+      if (call_.interrupted()) {
+        emit(pkt, "", "summary", "", "INTERRUPTED", "", "interrupted before a verdict");
+        return 130;
+      }
+      for (auto &r : readers_) {
+        events.clear();
+        if (auto rd = r.read(events); !rd)
+          call_.warn(rd.error().message());
+        for (auto &ev : events)
+          event(pkt, ev, o);
+      }
+      if (probe && !o.answer)
+        if (auto a = probe->answer()) {
+          o.answer = a;
+          emit(pkt, a_.netns->label, "answer", "", *a, "", "what the sender's socket saw");
+          settle = Clock::now() + std::chrono::milliseconds(300);
+        }
+      if (o.drop && !settle)
+        settle = Clock::now() + std::chrono::milliseconds(200);
+      if (!probe && (o.drop || (o.delivered && o.reply))) {
+        // Passive: each end is one packet's verdict.
+        finish(0, o, timeout);
+        o = Outcome{};
+        settle.reset();
+        if (++verdicts >= count)
+          break;
+      }
+    }
+    if (probe || !verdicts)
+      finish(pkt, o, timeout);
+  }
+  uint64_t lost = 0;
+  for (const auto &r : readers_)
+    lost += r.lost();
+  if (lost)
+    call_.warn(fmt::format("{} nftables trace message batches were lost (socket overrun): the "
+                           "timeline may miss rules",
+                           lost));
+  return 0;
+}
+
+} // namespace
+
+int run_trace(Call &call) {
+  auto from = call.get("from");
+  auto to = call.get("to");
+  if (!from || !to)
+    return call.fail("net trace: --from A and --to B are required", 2);
+  auto proto = nt::parse_proto(call.get("proto").value_or("tcp"));
+  if (!proto)
+    return call.fail(proto.error(), 2);
+  auto dport = call.get_int("dport");
+  if (!dport)
+    return call.fail(dport.error(), 2);
+  if (*dport && (**dport < 1 || **dport > 65535))
+    return call.fail(fmt::format("invalid --dport {}: expected 1-65535", **dport), 2);
+  if (*dport && *proto == IPPROTO_ICMP)
+    return call.fail("--dport does not apply to --proto icmp", 2);
+  auto count = call.get_int("count");
+  if (!count)
+    return call.fail(count.error(), 2);
+  long long n = count->value_or(1);
+  if (n < 1)
+    return call.fail(fmt::format("invalid --count {}: expected 1 or more", n), 2);
+  double timeout = 5;
+  if (auto t = call.get("timeout")) {
+    char *end = nullptr;
+    timeout = std::strtod(t->c_str(), &end);
+    if (t->empty() || *end || !(timeout > 0) || timeout > 3600)
+      return call.fail(fmt::format("invalid --timeout '{}': expected seconds, more than 0", *t), 2);
+  }
+  if (geteuid() != 0)
+    return call.fail("net trace: needs root (CAP_NET_ADMIN to add tracing rules in other network "
+                     "namespaces, CAP_SYS_ADMIN to enter them)",
+                     1);
+
+  auto known = nt::list_namespaces();
+  if (!known)
+    return call.fail(known.error());
+  std::optional<rt::discovery::Resolver> resolver;
+  auto a = resolve_endpoint("--from", *from, *known, resolver);
+  if (!a)
+    return call.fail(a.error());
+  auto b = resolve_endpoint("--to", *to, *known, resolver);
+  if (!b)
+    return call.fail(b.error());
+  if (b->port && *dport && **dport != *b->port)
+    return call.fail(fmt::format("--to {} names port {} but --dport is {}", *to, *b->port, **dport), 2);
+
+  nt::Flow flow;
+  flow.src = a->address;
+  flow.dst = b->address;
+  flow.proto = *proto;
+  if (*dport)
+    flow.dport = static_cast<uint16_t>(**dport);
+  else if (b->port)
+    flow.dport = b->port;
+  if (flow.proto == IPPROTO_ICMP)
+    flow.dport.reset();
+
+  std::optional<nt::Probe> probe;
+  if (call.flag("probe")) {
+    if (!a->netns)
+      return call.fail(fmt::format("--probe: no network namespace of this host has {}; --from must be "
+                                   "a container, a PID or one of their addresses",
+                                   a->address));
+    auto p = nt::Probe::open(*a->netns, flow);
+    if (!p)
+      return call.fail(p.error(), p.error().code == rt::Errc::invalid_argument ? 2 : 1);
+    flow.sport = p->sport();
+    probe = std::move(*p);
+  }
+  if (!a->netns && !b->netns)
+    return call.fail(fmt::format("neither {} nor {} is in a network namespace of this host", *from, *to));
+
+  auto path = nt::path_namespaces(*a, *b, flow, *known);
+  if (!path)
+    return call.fail(path.error());
+  // Use the endpoints' labels (container names) for their namespaces.
+  for (auto &ns : *path)
+    for (const auto *e : {&*a, &*b})
+      if (e->netns && e->netns->inode == ns.inode)
+        ns.label = e->netns->label;
+  for (const auto &ns : *path) {
+    auto stale = nt::remove_stale_tables(ns);
+    if (!stale)
+      return call.fail(stale.error());
+    if (*stale)
+      call.log(CTK_LOG_INFO, fmt::format("removed {} stale tracing table(s) in {}", *stale, ns.label));
+  }
+  Trace trace(call, *a, *b, flow, *path);
+  // Readers first: an event between the table and its reader would be lost.
+  for (const auto &ns : *path) {
+    auto r = nt::NftraceReader::open(ns);
+    if (!r)
+      return call.fail(r.error());
+    trace.readers_.push_back(std::move(*r));
+  }
+  auto tables = nt::TraceTables::install(*path, flow);
+  if (!tables)
+    return call.fail(tables.error());
+  trace.table_ = tables->name();
+  std::string labels;
+  for (const auto &ns : *path)
+    labels += (labels.empty() ? "" : ", ") + ns.label;
+  call.log(CTK_LOG_INFO, fmt::format("tracing {} {} -> {}{} in {}", nt::proto_name(flow.proto), flow.src,
+                                     flow.dst, flow.dport ? fmt::format(":{}", *flow.dport) : "", labels));
+  int status = trace.run(std::move(probe), n, timeout);
+  if (auto r = tables->remove(); !r)
+    return call.fail(r.error());
+  return status;
+}
 
 } // namespace ctk::plugins::net
