@@ -10,7 +10,7 @@ BUILD_PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev libel
  libarchive-dev libssl-dev libzstd-dev libnftables-dev libseccomp-dev libcap-dev libncurses-dev"
 # Peers and helpers used by the tests (real runtimes, test images, namespaces).
 TEST_PKGS="zsh fish iproute2 util-linux procps busybox-static tini docker.io containerd runc podman skopeo umoci
- jq time python3"
+ jq time python3 nftables iptables"
 
 missing=""
 for p in $BUILD_PKGS ${CTK_SKIP_TEST_DEPS:+} $([ -n "${CTK_SKIP_TEST_DEPS:-}" ] || echo "$TEST_PKGS"); do
