@@ -190,6 +190,13 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
     if (flow.proto == IPPROTO_ICMP) {
       fwd.push_back(fmt::format("ip saddr {} icmp type echo-request icmp id {}", flow.src, *flow.sport));
       rev.push_back(fmt::format("ip daddr {} icmp type echo-reply icmp id {}", flow.src, *flow.sport));
+    } else if (flow.proto == IPPROTO_TCP) {
+      // The SYN and its answer (SYN-ACK or RST): the handshake's later
+      // segments would only repeat the path.
+      fwd.push_back(fmt::format("ip saddr {} tcp sport {} tcp flags & (syn | ack) == syn", flow.src,
+                                *flow.sport));
+      rev.push_back(fmt::format("ip daddr {} tcp dport {} tcp flags & (syn | rst) != 0", flow.src,
+                                *flow.sport));
     } else {
       fwd.push_back(fmt::format("ip saddr {} {} sport {}", flow.src, p, *flow.sport));
       rev.push_back(fmt::format("ip daddr {} {} dport {}", flow.src, p, *flow.sport));

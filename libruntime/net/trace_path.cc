@@ -59,32 +59,31 @@ std::string ip4(const void *p) {
 // RTM_GETNSID: the id `ns_fd` has inside the calling thread's namespace
 // (-1 when none was assigned).
 Result<int> nsid_of(int nl, int ns_fd) {
-  struct {
-    nlmsghdr h;
-    rtgenmsg g;
-    char attrs[16];
-  } req{};
-  req.h.nlmsg_type = RTM_GETNSID;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.h.nlmsg_seq = 1;
-  req.g.rtgen_family = AF_UNSPEC;
-  auto *a = reinterpret_cast<nlattr *>(req.attrs);
+  // Attributes start at the aligned end of the family header.
+  alignas(nlmsghdr) char req[NLMSG_SPACE(NLMSG_ALIGN(sizeof(rtgenmsg)) + NLA_HDRLEN + 4)] = {};
+  auto *h = reinterpret_cast<nlmsghdr *>(req);
+  h->nlmsg_type = RTM_GETNSID;
+  h->nlmsg_flags = NLM_F_REQUEST;
+  h->nlmsg_seq = 1;
+  static_cast<rtgenmsg *>(NLMSG_DATA(h))->rtgen_family = AF_UNSPEC;
+  size_t off = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg)));
+  auto *a = reinterpret_cast<nlattr *>(req + off);
   a->nla_type = NETNSA_FD;
   a->nla_len = NLA_HDRLEN + sizeof(uint32_t);
   uint32_t v = static_cast<uint32_t>(ns_fd);
-  std::memcpy(req.attrs + NLA_HDRLEN, &v, sizeof v);
-  req.h.nlmsg_len = NLMSG_LENGTH(sizeof(rtgenmsg)) + NLA_ALIGN(a->nla_len);
-  if (send(nl, &req, req.h.nlmsg_len, 0) < 0)
+  std::memcpy(req + off + NLA_HDRLEN, &v, sizeof v);
+  h->nlmsg_len = static_cast<uint32_t>(off + NLA_ALIGN(a->nla_len));
+  if (send(nl, req, h->nlmsg_len, 0) < 0)
     return fail_errno("cannot ask for a namespace id");
-  char buf[4096];
+  alignas(nlmsghdr) char buf[4096];
   ssize_t n = recv(nl, buf, sizeof buf, 0);
   if (n < 0)
     return fail_errno("cannot read a namespace id");
-  auto *h = reinterpret_cast<nlmsghdr *>(buf);
-  if (!NLMSG_OK(h, static_cast<unsigned>(n)) || h->nlmsg_type == NLMSG_ERROR)
+  auto *rh = reinterpret_cast<nlmsghdr *>(buf);
+  if (!NLMSG_OK(rh, static_cast<unsigned>(n)) || rh->nlmsg_type == NLMSG_ERROR)
     return -1;
-  int len = static_cast<int>(h->nlmsg_len) - NLMSG_LENGTH(sizeof(rtgenmsg));
-  auto *at = reinterpret_cast<nlattr *>(static_cast<char *>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(rtgenmsg)));
+  int len = static_cast<int>(rh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg))));
+  auto *at = reinterpret_cast<nlattr *>(static_cast<char *>(NLMSG_DATA(rh)) + NLMSG_ALIGN(sizeof(rtgenmsg)));
   for (; len >= static_cast<int>(NLA_HDRLEN) && at->nla_len >= NLA_HDRLEN && at->nla_len <= len;
        len -= NLA_ALIGN(at->nla_len),
        at = reinterpret_cast<nlattr *>(reinterpret_cast<char *>(at) + NLA_ALIGN(at->nla_len))) {
@@ -111,7 +110,11 @@ Result<std::vector<Netns>> list_namespaces(const HostPaths &paths) {
     if (auto ns = open_ns(path, std::move(label)))
       out.push_back(std::move(*ns));
   };
+  // The host: pid 1's namespace, or ours when pid 1's cannot be opened
+  // (ctk in a container that sees the host's processes).
   add(paths.proc + "/1/ns/net", "host");
+  if (out.empty())
+    add(paths.proc + "/self/ns/net", "host");
   std::string run_netns = paths.prefixed("/run/netns");
   if (DIR *d = opendir(run_netns.c_str())) {
     std::vector<std::string> names;

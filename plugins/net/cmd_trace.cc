@@ -164,6 +164,7 @@ private:
   nt::Flow flow_;
   std::vector<nt::Netns> path_;
   nt::RuleNames names_;
+  std::map<std::string, nt::NftEvent> headers_;
   Clock::time_point start_;
 };
 
@@ -181,6 +182,25 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
   for (const auto &r : readers_)
     if (r.netns().label == ev.ns_label)
       ns = &r.netns();
+  // The kernel sends a packet's headers with its first event in a hook only;
+  // later events of the same traversal (same id) take them from there.
+  auto key = fmt::format("{}/{}", ev.ns_label, ev.id);
+  if (!ev.saddr.empty()) {
+    headers_[key] = ev;
+  } else if (auto it = headers_.find(key); it != headers_.end()) {
+    ev.saddr = it->second.saddr;
+    ev.daddr = it->second.daddr;
+    ev.proto = it->second.proto;
+    ev.sport = it->second.sport;
+    ev.dport = it->second.dport;
+    ev.icmp_type = it->second.icmp_type;
+  }
+  call_.log(CTK_LOG_DEBUG, fmt::format("nftrace {} id {:08x} {} {} {} {} handle {} verdict {} {}", ev.ns_label, ev.id,
+                                       ev.type, ev.family, ev.table, ev.chain, ev.handle, ev.verdict, tuple_of(ev)));
+  // A "rule" event without a handle marks the end of a chain's rules (the
+  // policy event follows): nothing matched there.
+  if (ev.type == "rule" && ev.handle == 0)
+    return;
   bool fwd = forward(ev);
   std::string dir = fwd ? "->" : "<-";
   if (ev.table == table_) {
@@ -378,13 +398,25 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
         emit(pkt, "", "summary", "", "INTERRUPTED", "", "interrupted before a verdict");
         return 130;
       }
-      for (auto &r : readers_) {
-        events.clear();
+      // One batch from every namespace, in path order: forward packets from
+      // A's side, replies from B's (the events carry no timestamps).
+      events.clear();
+      for (auto &r : readers_)
         if (auto rd = r.read(events); !rd)
           call_.warn(rd.error().message());
-        for (auto &ev : events)
-          event(pkt, ev, o);
+      std::vector<std::pair<long, size_t>> order;
+      for (size_t i = 0; i < events.size(); ++i) {
+        long rank = 0;
+        for (size_t k = 0; k < path_.size(); ++k)
+          if (path_[k].label == events[i].ns_label)
+            rank = static_cast<long>(k);
+        bool fwd = events[i].saddr.empty() || forward(events[i]);
+        order.emplace_back(fwd ? rank : 1000 - rank, i);
       }
+      std::stable_sort(order.begin(), order.end(),
+                       [](const auto &x, const auto &y) { return x.first < y.first; });
+      for (const auto &[rank, i] : order)
+        event(pkt, events[i], o);
       if (probe && !o.answer)
         if (auto a = probe->answer()) {
           o.answer = a;
@@ -393,6 +425,9 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
         }
       if (o.drop && !settle)
         settle = Clock::now() + std::chrono::milliseconds(200);
+      bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+      if (probe && o.delivered && (o.reply || answered) && (answered || !o.answer))
+        break;
       if (!probe && (o.drop || (o.delivered && o.reply))) {
         // Passive: each end is one packet's verdict.
         finish(0, o, timeout);
@@ -497,6 +532,12 @@ int run_trace(Call &call) {
     for (const auto *e : {&*a, &*b})
       if (e->netns && e->netns->inode == ns.inode)
         ns.label = e->netns->label;
+  // A's namespace first, B's last, those between in between: the order a
+  // forward packet meets them.
+  std::stable_partition(path->begin(), path->end(),
+                        [&](const nt::Netns &ns) { return a->netns && ns.inode == a->netns->inode; });
+  std::stable_partition(path->begin(), path->end(),
+                        [&](const nt::Netns &ns) { return !(b->netns && ns.inode == b->netns->inode); });
   for (const auto &ns : *path) {
     auto stale = nt::remove_stale_tables(ns);
     if (!stale)
