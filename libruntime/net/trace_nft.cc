@@ -457,6 +457,12 @@ void RuleNames::fill(const Netns &ns, NftEvent &ev) {
           continue;
         Rule r;
         r.text = std::string(body);
+        // Counters change with every packet; the rule is the same.
+        if (auto c = r.text.find("counter packets "); c != std::string::npos) {
+          auto e = r.text.find(" bytes ", c);
+          e = e == std::string::npos ? e : r.text.find_first_of(" ", e + 7);
+          r.text.erase(c + 7, e == std::string::npos ? std::string::npos : e - c - 7);
+        }
         if (auto c = body.find("comment \""); c != std::string_view::npos) {
           auto e = body.find('"', c + 9);
           r.comment = std::string(body.substr(c + 9, e == std::string_view::npos ? e : e - c - 9));

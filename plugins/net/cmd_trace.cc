@@ -30,9 +30,36 @@ bool is_ipv4(const std::string &s) {
 }
 
 // An endpoint: "10.77.0.3", "10.77.0.1:8080", a container target or a pid.
+// Namespaces nearest to `from` first (itself, its veth peers, theirs), then
+// the rest: the same address (10.77.0.1 on every lab's bridge, 172.17.0.1 on
+// docker0 and a test's docker) is looked for where A's packets go.
+std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from, const std::vector<nt::Netns> &known) {
+  if (!from)
+    return known;
+  std::vector<nt::Netns> out{*from};
+  auto add = [&](const nt::Netns &ns) {
+    for (const auto &o : out)
+      if (o.inode == ns.inode)
+        return;
+    out.push_back(ns);
+  };
+  for (size_t depth = 0, begin = 0; depth < 2; ++depth) {
+    size_t end = out.size();
+    for (size_t i = begin; i < end; ++i)
+      if (auto peers = nt::veth_peers(out[i], known))
+        for (const auto &p : *peers)
+          add(p.netns);
+    begin = end;
+  }
+  for (const auto &k : known)
+    add(k);
+  return out;
+}
+
 rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::string &text,
                                           const std::vector<nt::Netns> &known,
-                                          std::optional<rt::discovery::Resolver> &resolver) {
+                                          std::optional<rt::discovery::Resolver> &resolver,
+                                          const std::optional<nt::Netns> &near = std::nullopt) {
   nt::Endpoint ep;
   std::string addr = text;
   if (auto colon = text.rfind(':'); colon != std::string::npos && is_ipv4(text.substr(0, colon))) {
@@ -46,7 +73,7 @@ rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::stri
   if (is_ipv4(addr)) {
     ep.address = addr;
     ep.label = addr;
-    auto owner = nt::owner_of_address(addr, known);
+    auto owner = nt::owner_of_address(addr, nearest_first(near, known));
     if (!owner)
       return tl::unexpected(owner.error());
     ep.netns = *owner;
@@ -112,17 +139,23 @@ std::string tuple_of(const nt::NftEvent &e) {
     return {};
   if (e.proto == IPPROTO_TCP || e.proto == IPPROTO_UDP)
     return fmt::format("{} {}:{} > {}:{}", nt::proto_name(e.proto), e.saddr, e.sport, e.daddr, e.dport);
+  if (e.proto == IPPROTO_ICMP && (e.icmp_type == 3 || e.icmp_type == 11))
+    return fmt::format("icmp {} > {} {}", e.saddr, e.daddr, e.icmp_type == 3 ? "unreachable" : "time-exceeded");
   if (e.proto == IPPROTO_ICMP)
-    return fmt::format("icmp {} > {} type {} id {}", e.saddr, e.daddr, e.icmp_type, e.sport);
+    return fmt::format("icmp {} > {} {} id {}", e.saddr, e.daddr,
+                       e.icmp_type == 8 ? "echo-request" : e.icmp_type == 0 ? "echo-reply" : fmt::format("type {}", e.icmp_type), e.sport);
   return fmt::format("{} > {} proto {}", e.saddr, e.daddr, e.proto);
 }
 
 // What one packet's timeline found.
 struct Outcome {
   std::optional<nt::NftEvent> drop;      // the rule (or policy) that dropped it
+  std::string drop_base;                 // the base chain it was dropped under
   std::optional<nt::NftEvent> delivered; // ctk's marker at the end of input
   std::optional<nt::NftEvent> last_hop;  // the last place it was seen going forward
   bool reply = false;                    // a packet of B's seen coming back
+  std::string icmp_error_from;           // who sent an ICMP error back to A
+  std::optional<nt::NftEvent> translated; // the first event after a DNAT changed the destination
   std::optional<std::string> answer;     // what the probe's socket said
 };
 
@@ -185,15 +218,23 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
   // The kernel sends a packet's headers with its first event in a hook only;
   // later events of the same traversal (same id) take them from there.
   auto key = fmt::format("{}/{}", ev.ns_label, ev.id);
+  std::string base = ev.chain; // the base chain of this hook traversal
   if (!ev.saddr.empty()) {
     headers_[key] = ev;
   } else if (auto it = headers_.find(key); it != headers_.end()) {
+    if (ev.iif.empty() && ev.oif.empty()) {
+      ev.iif = it->second.iif;
+      ev.oif = it->second.oif;
+    }
+    base = it->second.chain;
     ev.saddr = it->second.saddr;
     ev.daddr = it->second.daddr;
     ev.proto = it->second.proto;
     ev.sport = it->second.sport;
     ev.dport = it->second.dport;
     ev.icmp_type = it->second.icmp_type;
+  } else {
+    return; // a packet that inherited nftrace without matching ctk's rules
   }
   call_.log(CTK_LOG_DEBUG, fmt::format("nftrace {} id {:08x} {} {} {} {} handle {} verdict {} {}", ev.ns_label, ev.id,
                                        ev.type, ev.family, ev.table, ev.chain, ev.handle, ev.verdict, tuple_of(ev)));
@@ -214,9 +255,13 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
            "passed every input filter: handed to the local socket layer");
       return;
     }
+    bool icmp_error = !fwd && ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11);
     if (fwd)
       o.last_hop = ev;
-    else
+    else if (icmp_error) {
+      if (o.icmp_error_from.empty())
+        o.icmp_error_from = ev.saddr;
+    } else
       o.reply = true;
     std::string hook = ev.chain == "out" ? "output" : "prerouting";
     emit(pkt, ev.ns_label, "hop", fmt::format("{} {} {}", dir, ev.family == "bridge" ? "bridge" : hook, where_of(ev)),
@@ -238,9 +283,14 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
   if (!io.empty())
     detail = detail.empty() ? io : fmt::format("{} [{}]", detail, io);
   emit(pkt, ev.ns_label, ev.type, where, ev.verdict, tuple_of(ev), detail);
-  if (ev.verdict == "drop" && !o.drop)
+  if (fwd && !o.translated && !ev.daddr.empty() &&
+      (ev.daddr != flow_.dst || (flow_.dport && ev.dport != *flow_.dport && ev.proto != IPPROTO_ICMP)))
+    o.translated = ev;
+  if (ev.verdict == "drop" && !o.drop) {
     o.drop = ev;
-  if (!fwd && ev.verdict != "drop")
+    o.drop_base = base;
+  }
+  if (!fwd && ev.verdict != "drop" && !(ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11)))
     o.reply = true;
 }
 
@@ -292,11 +342,18 @@ void Trace::explain_timeout(long long pkt, const Outcome &o) {
         continue;
       emit(pkt, ns.label, "fib", fmt::format("from {} in {}", o.last_hop->saddr, o.last_hop->iif),
            fib->error ? "no route" : "", tuple_of(*o.last_hop), fib->describe());
-      if (fib->error == EXDEV)
-        causes.push_back(fmt::format("netns {} rejects source {} arriving on {} (reverse path filter, "
-                                     "rp_filter)",
-                                     ns.label, o.last_hop->saddr, o.last_hop->iif));
-      else if (fib->error)
+      // A forwarding lookup that fails for a source the namespace cannot
+      // route back to, with rp_filter on, is the reverse-path filter.
+      auto rpf = nt::rp_filter(ns, o.last_hop->iif);
+      auto back = nt::fib_lookup(ns, o.last_hop->saddr);
+      if ((fib->error == EXDEV || fib->error == EINVAL) && rpf && *rpf > 0) {
+        std::string route_back = back ? back->describe() : back.error().message();
+        emit(pkt, ns.label, "fib", fmt::format("route back to {}", o.last_hop->saddr),
+             back && back->error ? "no route" : "", "", route_back);
+        causes.push_back(fmt::format("netns {} drops source {} arriving on {}: reverse path filter "
+                                     "(rp_filter={}; route back: {})",
+                                     ns.label, o.last_hop->saddr, o.last_hop->iif, *rpf, route_back));
+      } else if (fib->error)
         causes.push_back(fmt::format("netns {} has no route to {} ({})", ns.label, o.last_hop->daddr,
                                      std::strerror(fib->error)));
     }
@@ -321,7 +378,9 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     std::string place = where_of(d);
     if (!d.iif.empty() && d.iif == d.oif)
       place = fmt::format("bridge {}", d.iif);
-    std::string hook = d.chain;
+    std::string hook = o.drop_base.empty() || o.drop_base == d.chain
+                           ? d.chain
+                           : fmt::format("{} -> {}", o.drop_base, d.chain);
     emit(pkt, d.ns_label, "verdict", "", "dropped", tuple_of(d), rule + " (NETFILTER_DROP)");
     emit(pkt, "", "summary", "", "DROPPED", "",
          fmt::format("DROPPED in netns {} ({}{}{}): {} (NETFILTER_DROP)", d.ns_label, place,
@@ -331,16 +390,21 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
   bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
   if (o.delivered && (o.reply || answered)) {
     const auto &d = *o.delivered;
-    std::string nat = d.daddr != flow_.dst ? fmt::format(" (translated to {}:{})", d.daddr, d.dport) : "";
+    std::string nat = o.translated ? fmt::format(" (translated to {}:{} in netns {})", o.translated->daddr,
+                                                 o.translated->dport, o.translated->ns_label)
+                                   : "";
     std::string how = o.answer ? fmt::format(", the sender's socket: {}", *o.answer) : "";
     emit(pkt, d.ns_label, "verdict", "", "delivered", tuple_of(d), "reply seen" + how);
     emit(pkt, "", "summary", "", "DELIVERED", "",
          fmt::format("DELIVERED to netns {} ({}){}, reply seen{}", d.ns_label, where_of(d), nat, how));
     return 0;
   }
-  if (o.answer && !answered) {
+  // A socket error that an ICMP message caused (not a timeout of our own).
+  bool icmp_answer = o.answer && !answered &&
+                     (!o.icmp_error_from.empty() || o.answer->rfind("icmp ", 0) == 0);
+  if (icmp_answer) {
     // An ICMP error came back: the hop that sent it is where the packet ended.
-    std::string from = o.answer->substr(o.answer->rfind(' ') + 1);
+    std::string from = !o.icmp_error_from.empty() ? o.icmp_error_from : o.answer->substr(o.answer->rfind(' ') + 1);
     for (const auto &ns : path_) {
       auto addrs = nt::ipv4_addresses(ns);
       if (!addrs || std::find(addrs->begin(), addrs->end(), from) == addrs->end())
@@ -351,12 +415,28 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
            "", fdesc);
       emit(pkt, ns.label, "verdict", "", "dropped", "", *o.answer);
       emit(pkt, "", "summary", "", "DROPPED", "",
-           fmt::format("DROPPED in netns {} (router {}): {} {}; it answered {}", ns.label, from,
-                       fib && fib->error ? "no route to" : "cannot forward to", flow_.dst, *o.answer));
+           fmt::format("DROPPED in netns {} (router {}): {} {}; it answered with an ICMP error "
+                       "(the sender's socket: {})",
+                       ns.label, from, fib && fib->error ? "no route to" : "cannot forward to", flow_.dst,
+                       *o.answer));
       return 0;
     }
     emit(pkt, "", "verdict", "", "error", "", *o.answer);
     emit(pkt, "", "summary", "", "ERROR", "", fmt::format("NOT DELIVERED: {}", *o.answer));
+    return 0;
+  }
+  if (answered) {
+    // The far end answered, but the packet left the traced flow on the way
+    // (a translation changed its source too, as docker's hairpin masquerade
+    // does), so where it was consumed was not seen: not "delivered".
+    std::string nat = o.translated ? fmt::format("translated to {}:{} in netns {}; ", o.translated->daddr,
+                                                 o.translated->dport, o.translated->ns_label)
+                                   : "";
+    emit(pkt, "", "verdict", "", "answered", "", fmt::format("the sender's socket: {}", *o.answer));
+    emit(pkt, "", "summary", "", "ANSWERED", "",
+         fmt::format("ANSWERED ({}): {}the reply came back, but where the packet was consumed was not "
+                     "traced (it left the traced addresses after {})",
+                     *o.answer, nat, o.last_hop ? "netns " + o.last_hop->ns_label : "the sender"));
     return 0;
   }
   (void)timeout;
@@ -492,7 +572,7 @@ int run_trace(Call &call) {
   auto a = resolve_endpoint("--from", *from, *known, resolver);
   if (!a)
     return call.fail(a.error());
-  auto b = resolve_endpoint("--to", *to, *known, resolver);
+  auto b = resolve_endpoint("--to", *to, *known, resolver, a->netns);
   if (!b)
     return call.fail(b.error());
   if (b->port && *dport && **dport != *b->port)

@@ -101,6 +101,11 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
                              const std::optional<std::string> &src = std::nullopt,
                              const std::optional<std::string> &iif = std::nullopt);
 
+// The reverse-path filter mode that applies to packets arriving on `device`
+// in `ns`: the larger of net.ipv4.conf.all and conf.DEVICE rp_filter
+// (0 off, 1 strict, 2 loose).
+Result<int> rp_filter(const Netns &ns, const std::string &device);
+
 // Link state of the devices of a namespace: "eth0 up", "vb down (bridge br0 port disabled)".
 struct LinkState {
   std::string device;
