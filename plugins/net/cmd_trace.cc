@@ -198,6 +198,8 @@ private:
   std::vector<nt::Netns> path_;
   nt::RuleNames names_;
   std::map<std::string, nt::NftEvent> headers_;
+  // iptables-legacy counters before the packet, for namespaces with legacy tables.
+  std::vector<std::pair<size_t, std::vector<nt::LegacyCounter>>> legacy_before_;
   Clock::time_point start_;
 };
 
@@ -388,6 +390,30 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     return 0;
   }
   bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+  if (!o.delivered && !answered) {
+    // iptables-legacy, which nftables tracing cannot see: a DROP whose
+    // counter the packet advanced.
+    for (const auto &[i, before] : legacy_before_) {
+      const auto &ns = path_[i];
+      auto after = nt::legacy_counters(ns);
+      if (!after)
+        continue;
+      for (const auto &c : nt::legacy_advanced(before, *after)) {
+        if (c.target != "DROP" && c.target != "REJECT")
+          continue;
+        std::string rule = c.index ? fmt::format("iptables-legacy {} {} rule {}", c.table, c.chain, c.index)
+                                   : fmt::format("iptables-legacy {} {} policy {}", c.table, c.chain, c.target);
+        emit(pkt, ns.label, "rule", fmt::format("legacy {} {}", c.table, c.chain), c.target == "DROP" ? "drop" : "reject",
+             "", fmt::format("{} (counter +{})", c.rule, c.packets));
+        emit(pkt, ns.label, "verdict", "", "dropped", "", rule + " (NETFILTER_DROP)");
+        std::string seen = o.last_hop && o.last_hop->ns_label == ns.label ? where_of(*o.last_hop) : "";
+        emit(pkt, "", "summary", "", "DROPPED", "",
+             fmt::format("DROPPED in netns {} ({}{}{}): {} \"{}\" (NETFILTER_DROP; named by its counter)", ns.label,
+                         seen, seen.empty() ? "" : ", ", c.chain, rule, c.rule));
+        return 0;
+      }
+    }
+  }
   if (o.delivered && (o.reply || answered)) {
     const auto &d = *o.delivered;
     std::string nat = o.translated ? fmt::format(" (translated to {}:{} in netns {})", o.translated->daddr,
@@ -448,6 +474,14 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
   std::vector<nt::NftEvent> events;
   for (long long pkt = probe ? 1 : 0; pkt <= (probe ? count : 0); ++pkt) {
     Outcome o;
+    legacy_before_.clear();
+    for (size_t i = 0; i < path_.size(); ++i) {
+      auto c = nt::legacy_counters(path_[i]);
+      if (!c)
+        call_.warn(c.error().message());
+      else if (!c->empty())
+        legacy_before_.emplace_back(i, std::move(*c));
+    }
     if (probe) {
       auto sent = probe->send();
       if (!sent) {

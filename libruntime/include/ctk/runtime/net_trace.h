@@ -197,6 +197,22 @@ private:
   std::vector<std::pair<std::string, std::vector<std::pair<uint64_t, Rule>>>> cache_;
 };
 
+// ---- iptables-legacy ------------------------------------------------------------
+// nftables tracing cannot see iptables-legacy; its rules are named by the
+// counter a packet advanced. Only tables that already exist are read
+// (/proc/net/ip_tables_names): listing a legacy table creates it.
+struct LegacyCounter {
+  std::string table, chain;
+  int index = 0;         // rule number in the chain, from 1; 0 for the chain policy
+  uint64_t packets = 0;
+  std::string rule;      // "-s 10.77.0.2/32 -d 10.77.0.3/32 -p tcp -j DROP", or "policy DROP"
+  std::string target;    // "DROP", "REJECT", "ACCEPT", a chain, ...
+};
+Result<std::vector<LegacyCounter>> legacy_counters(const Netns &ns);
+// Rules (and policies) whose packet counter grew from `before` to `after`.
+std::vector<LegacyCounter> legacy_advanced(const std::vector<LegacyCounter> &before,
+                                           const std::vector<LegacyCounter> &after);
+
 // ---- probe -------------------------------------------------------------------
 // Sends the flow's packets from inside a namespace: a TCP SYN (non-blocking
 // connect), a UDP datagram or an ICMP echo request (raw socket). The socket
