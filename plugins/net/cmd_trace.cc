@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,6 +111,14 @@ rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::stri
   if (!ns)
     return rt::wrap(ns, fmt::format("cannot open the network namespace of {} {}", role, text));
   if (container) {
+    // "The host" is pid 1's namespace, and the one ctk itself runs in
+    // (ctk run --net host from inside a namespace shares that one).
+    struct stat self {};
+    if (stat("/proc/self/ns/net", &self) == 0 && self.st_ino == ns->inode)
+      return rt::fail(rt::Errc::invalid_argument,
+                      fmt::format("{} {} shares the host's network namespace: there is no "
+                                  "container network to trace",
+                                  role, text));
     for (const auto &k : known)
       if (k.label == "host" && k.inode == ns->inode)
         return rt::fail(rt::Errc::invalid_argument,
