@@ -12,12 +12,14 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "ctk/runtime/discovery.h"
 #include "ctk/runtime/net_trace.h"
+#include "ctk/runtime/net_trace_bpf.h"
 
 namespace ctk::plugins::net {
 namespace {
@@ -72,6 +74,11 @@ rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::stri
     addr = text.substr(0, colon);
   }
   if (is_ipv4(addr)) {
+    if (addr.rfind("127.", 0) == 0)
+      return rt::fail(rt::Errc::invalid_argument,
+                      fmt::format("invalid {} '{}': a loopback address is in every network namespace; "
+                                  "name a container or a PID",
+                                  role, text));
     ep.address = addr;
     ep.label = addr;
     auto owner = nt::owner_of_address(addr, nearest_first(near, known));
@@ -165,6 +172,11 @@ struct Outcome {
   bool reply = false;                    // a packet of B's seen coming back
   std::string icmp_error_from;           // who sent an ICMP error back to A
   std::optional<nt::NftEvent> translated; // the first event after a DNAT changed the destination
+  std::optional<nt::SkbEvent> kdrop;     // the kernel freed the packet: reason and place
+  std::optional<nt::SkbEvent> consumed;  // consumed (by the transport layer) in B's namespace
+  std::optional<nt::SkbEvent> klast;     // the last device the packet was seen at, forward
+  std::set<uint64_t> skbs;               // forward skbs of this packet
+  std::map<uint64_t, uint64_t> skb_ns;   // skb -> the namespace it was last seen in
   std::optional<std::string> answer;     // what the probe's socket said
 };
 
@@ -176,21 +188,50 @@ public:
 
   int run(std::optional<nt::Probe> probe, long long count, double timeout);
 
-  // Set up by run_trace: one reader per namespace, and ctk's table name.
+  // Set up by run_trace: one reader per namespace, ctk's table name, and
+  // the kernel tracer (absent when BPF is not available: a warning says so).
   std::vector<nt::NftraceReader> readers_;
   std::string table_;
+  std::optional<nt::SkbTracer> bpf_;
+  std::map<uint64_t, std::string> labels_; // namespace inode -> label
+  std::vector<nt::NftEvent> pending_nft_;
+  std::vector<nt::SkbEvent> pending_skb_;
+  uint64_t cur_ts_ = 0;
 
 private:
   std::string now() const {
     return fmt::format("{:.3f}", std::chrono::duration<double>(Clock::now() - start_).count());
   }
   void emit(long long pkt, const std::string &netns, const std::string &event, const std::string &where,
-            const std::string &verdict, const std::string &tuple, const std::string &detail) {
+            const std::string &verdict, const std::string &tuple, const std::string &detail,
+            uint64_t ts_ns = 0) {
+    // Kernel events carry their own time (CLOCK_MONOTONIC, as steady_clock).
+    std::string when = now();
+    if (!ts_ns)
+      ts_ns = cur_ts_;
+    if (ts_ns) {
+      auto start = std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count();
+      when = fmt::format("{:.3f}", (static_cast<double>(ts_ns) - static_cast<double>(start)) / 1e9);
+    }
     auto r = call_.record();
-    r.field("Packet", pkt).field("Time", now()).field("Netns", netns).field("Event", event);
+    r.field("Packet", pkt).field("Time", when).field("Netns", netns).field("Event", event);
     r.field("Where", where).field("Verdict", verdict).field("Tuple", tuple).field("Detail", detail);
   }
   void event(long long pkt, nt::NftEvent &ev, Outcome &o);
+  void skb_event(long long pkt, const nt::SkbEvent &ev, Outcome &o);
+  void flush(long long pkt, Outcome &o);
+  bool wanted(const nt::SkbEvent &ev, const Outcome &o) const;
+  bool skb_forward(const nt::SkbEvent &ev) const {
+    nt::NftEvent t;
+    t.saddr = ev.saddr;
+    t.proto = ev.proto;
+    t.sport = ev.sport;
+    return forward(t);
+  }
+  std::string label_of(uint64_t inode) const {
+    auto it = labels_.find(inode);
+    return it != labels_.end() ? it->second : fmt::format("netns:[{}]", inode);
+  }
   bool forward(const nt::NftEvent &ev) const {
     if (flow_.sport)
       return ev.proto == flow_.proto && ev.sport == *flow_.sport && ev.saddr == flow_.src;
@@ -198,6 +239,7 @@ private:
   }
   int finish(long long pkt, const Outcome &o, double timeout);
   void explain_timeout(long long pkt, const Outcome &o);
+  std::vector<std::string> causes_in(long long pkt, const Outcome &o, const std::string &only);
   void explain_no_route(long long pkt, const rt::Error &why);
   std::string where_of(const nt::NftEvent &ev) const;
 
@@ -274,6 +316,8 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
         o.icmp_error_from = ev.saddr;
     } else
       o.reply = true;
+    if (bpf_)
+      return; // the kernel tracer shows the hops, with devices on both sides
     std::string hook = ev.chain == "out" ? "output" : "prerouting";
     emit(pkt, ev.ns_label, "hop", fmt::format("{} {} {}", dir, ev.family == "bridge" ? "bridge" : hook, where_of(ev)),
          "", tuple_of(ev), "");
@@ -305,6 +349,185 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
     o.reply = true;
 }
 
+void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
+  nt::SkbEvent ev = in;
+  // Frees may not know their namespace: the skb's last one is it.
+  if (ev.netns_inode)
+    o.skb_ns[ev.skb] = ev.netns_inode;
+  else if (auto it = o.skb_ns.find(ev.skb); it != o.skb_ns.end())
+    ev.netns_inode = it->second;
+  std::string netns = label_of(ev.netns_inode);
+  std::string tuple;
+  if (ev.kind == nt::SkbEventKind::arp) {
+    tuple = fmt::format("arp {} {} ? tell {}", ev.arp_op == 2 ? "reply" : "who-has", ev.daddr, ev.saddr);
+  } else if (ev.kind != nt::SkbEventKind::neigh && !ev.saddr.empty()) {
+    nt::NftEvent t;
+    t.saddr = ev.saddr;
+    t.daddr = ev.daddr;
+    t.proto = ev.proto;
+    t.sport = ev.sport;
+    t.dport = ev.proto == IPPROTO_ICMP ? ev.icmp_type : ev.dport;
+    t.icmp_type = ev.icmp_type;
+    tuple = tuple_of(t);
+  }
+  bool is_packet = ev.kind != nt::SkbEventKind::arp && ev.kind != nt::SkbEventKind::neigh;
+  bool fwd = false;
+  if (is_packet) {
+    nt::NftEvent t;
+    t.saddr = ev.saddr;
+    t.proto = ev.proto;
+    t.sport = ev.sport;
+    fwd = o.skbs.count(ev.skb) || forward(t);
+    bool icmp_error = ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11);
+    if (fwd)
+      o.skbs.insert(ev.skb);
+    else if (!icmp_error && ev.kind != nt::SkbEventKind::drop)
+      o.reply = true;
+  }
+  std::string where = ev.ifname;
+  std::string detail;
+  switch (ev.kind) {
+  case nt::SkbEventKind::receive:
+    where = (fwd ? "-> in " : "<- in ") + ev.ifname;
+    break;
+  case nt::SkbEventKind::queue:
+  case nt::SkbEventKind::xmit:
+    where = fmt::format("{} {} {}", fwd ? "->" : "<-", ev.kind == nt::SkbEventKind::queue ? "queue" : "out",
+                        ev.ifname);
+    break;
+  case nt::SkbEventKind::drop:
+    detail = fmt::format("{} at {}", ev.reason_name, ev.location_sym);
+    break;
+  case nt::SkbEventKind::consume:
+    detail = fmt::format("consumed at {}", ev.location_sym);
+    break;
+  case nt::SkbEventKind::neigh:
+    where = fmt::format("neigh {} {}", ev.daddr, ev.ifname);
+    detail = fmt::format("{} ({}){}", ev.neigh_state, ev.neigh_event, ev.lladdr.empty() ? "" : " " + ev.lladdr);
+    break;
+  case nt::SkbEventKind::arp:
+    where = fmt::format("arp {} {}", ev.hop == nt::SkbEventKind::receive ? "in" : nt::kind_name(ev.hop), ev.ifname);
+    break;
+  }
+  const char *kind = nt::kind_name(ev.kind);
+  emit(pkt, netns, kind == std::string("receive") || kind == std::string("xmit") || kind == std::string("queue") ? "hop" : kind,
+       where, ev.kind == nt::SkbEventKind::drop ? "dropped" : "", tuple, detail, ev.ts_ns);
+  if (!is_packet)
+    return;
+  if (fwd && (ev.kind == nt::SkbEventKind::receive || ev.kind == nt::SkbEventKind::xmit))
+    o.klast = ev;
+  // OTHERHOST is a flooded copy reaching a host it was not for (a bridge
+  // floods while it has not learnt the destination): not the packet's end.
+  if (fwd && ev.kind == nt::SkbEventKind::drop && !o.kdrop && ev.reason_name != "OTHERHOST")
+    o.kdrop = ev;
+  // Consumed by a transport protocol (tcp_*, udp_*, icmp_*, ping_*, raw_*)
+  // in B's namespace, or wherever a translation sent it.
+  auto transport = [](const std::string &loc) {
+    for (const char *p : {"tcp", "udp", "icmp", "ping", "raw"})
+      if (loc.find(p) != std::string::npos)
+        return true;
+    return false;
+  };
+  bool at_b = b_.netns && ev.netns_inode == b_.netns->inode;
+  bool translated_there = o.translated && ev.daddr == o.translated->daddr &&
+                          !(a_.netns && ev.netns_inode == a_.netns->inode);
+  if (fwd && ev.kind == nt::SkbEventKind::consume && (at_b || translated_there) && transport(ev.location_sym) &&
+      !o.consumed)
+    o.consumed = ev;
+  if (ev.kind == nt::SkbEventKind::consume || ev.kind == nt::SkbEventKind::drop) {
+    o.skbs.erase(ev.skb); // the address will be reused for another packet
+    o.skb_ns.erase(ev.skb);
+  }
+}
+
+bool Trace::wanted(const nt::SkbEvent &ev, const Outcome &o) const {
+  if (ev.kind == nt::SkbEventKind::arp || ev.kind == nt::SkbEventKind::neigh || !flow_.sport)
+    return true;
+  if (o.skbs.count(ev.skb))
+    return true;
+  if (ev.proto == IPPROTO_ICMP)
+    return true; // echo ids are not reported; errors always matter
+  // With a probe: its own port only, and for TCP the handshake (SYN, SYN-ACK
+  // or RST), as ctk's nftables rules do.
+  bool ours = (ev.saddr == flow_.src && ev.sport == *flow_.sport) || (ev.daddr == flow_.src && ev.dport == *flow_.sport);
+  if (!ours)
+    return false;
+  return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
+}
+
+void Trace::flush(long long pkt, Outcome &o) {
+  if (pending_nft_.empty() && pending_skb_.empty())
+    return;
+  std::vector<nt::SkbEvent> skbs = std::move(pending_skb_);
+  pending_skb_.clear();
+  std::stable_sort(skbs.begin(), skbs.end(), [](const auto &x, const auto &y) { return x.ts_ns < y.ts_ns; });
+  // Each hook traversal of netfilter (events with one id in one namespace)
+  // goes after the kernel's "in" event of that namespace and direction, or
+  // before its first event there (a locally sent packet): netfilter runs
+  // between a packet's arrival and its departure.
+  std::vector<std::vector<size_t>> after(skbs.size() + 1);
+  std::vector<std::vector<size_t>> before_(skbs.size() + 1);
+  std::map<std::string, std::pair<bool, size_t>> slot; // ns/id -> (after?, index)
+  std::vector<bool> used(skbs.size(), false);
+  std::map<std::string, bool> group_fwd;
+  for (size_t i = 0; i < pending_nft_.size(); ++i) {
+    const auto &ev = pending_nft_[i];
+    auto key = fmt::format("{}/{}", ev.ns_label, ev.id);
+    if (!ev.saddr.empty() && !group_fwd.count(key))
+      group_fwd[key] = forward(ev);
+    auto it = slot.find(key);
+    if (it == slot.end()) {
+      bool fwd = group_fwd.count(key) ? group_fwd[key] : true;
+      size_t where = skbs.size();
+      bool is_after = true;
+      for (size_t k = 0; k < skbs.size(); ++k) {
+        const auto &e = skbs[k];
+        if (label_of(e.netns_inode) != ev.ns_label || e.kind == nt::SkbEventKind::arp ||
+            e.kind == nt::SkbEventKind::neigh || skb_forward(e) != fwd)
+          continue;
+        if (e.kind == nt::SkbEventKind::receive && used[k])
+          continue;
+        where = k;
+        is_after = e.kind == nt::SkbEventKind::receive;
+        if (is_after)
+          used[k] = true;
+        break;
+      }
+      it = slot.emplace(key, std::make_pair(is_after, where)).first;
+    }
+    (it->second.first ? after : before_)[it->second.second].push_back(i);
+  }
+  auto nft = [&](const std::vector<size_t> &list) {
+    // Leftovers (no kernel event to sit by) keep the path order.
+    std::vector<std::pair<long, size_t>> order;
+    for (size_t i : list) {
+      long rank = 0;
+      for (size_t k = 0; k < path_.size(); ++k)
+        if (path_[k].label == pending_nft_[i].ns_label)
+          rank = static_cast<long>(k);
+      bool fwd = pending_nft_[i].saddr.empty() || forward(pending_nft_[i]);
+      order.emplace_back(fwd ? rank : 1000 - rank, i);
+    }
+    std::stable_sort(order.begin(), order.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
+    for (const auto &[rank, i] : order)
+      event(pkt, pending_nft_[i], o);
+  };
+  // Netfilter's events take the time of the kernel event they sit by.
+  for (size_t k = 0; k < skbs.size(); ++k) {
+    cur_ts_ = skbs[k].ts_ns;
+    nft(before_[k]);
+    // Filtered here, in order: an skb followed earlier in this batch stays
+    // followed after a translation changed its addresses.
+    if (wanted(skbs[k], o))
+      skb_event(pkt, skbs[k], o);
+    nft(after[k]);
+  }
+  nft(before_[skbs.size()]);
+  nft(after[skbs.size()]);
+  cur_ts_ = 0;
+  pending_nft_.clear();
+}
+
 void Trace::explain_no_route(long long pkt, const rt::Error &why) {
   const auto &ns = *a_.netns;
   auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
@@ -322,12 +545,14 @@ void Trace::explain_no_route(long long pkt, const rt::Error &why) {
                    flow_.dst, fdesc));
 }
 
-void Trace::explain_timeout(long long pkt, const Outcome &o) {
-  // Without a verdict from netfilter, the places the packet may have died:
-  // a link or bridge port that is down, and the FIB (forwarding, rp_filter)
-  // where it was last seen.
+std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o, const std::string &only) {
+  // The places a packet may have died without a netfilter verdict: a link
+  // or bridge port that is down, and the FIB (forwarding, rp_filter) where
+  // it was last seen. `only` limits it to one namespace.
   std::vector<std::string> causes;
   for (const auto &ns : path_) {
+    if (!only.empty() && ns.label != only)
+      continue;
     auto links = nt::link_states(ns);
     if (!links)
       continue;
@@ -344,31 +569,50 @@ void Trace::explain_timeout(long long pkt, const Outcome &o) {
       causes.push_back(fmt::format("{} {} in netns {}", what, state, ns.label));
     }
   }
-  if (o.last_hop && !o.last_hop->iif.empty()) {
-    for (const auto &ns : path_) {
-      if (ns.label != o.last_hop->ns_label)
-        continue;
-      auto fib = nt::fib_lookup(ns, o.last_hop->daddr, o.last_hop->saddr, o.last_hop->iif);
-      if (!fib)
-        continue;
-      emit(pkt, ns.label, "fib", fmt::format("from {} in {}", o.last_hop->saddr, o.last_hop->iif),
-           fib->error ? "no route" : "", tuple_of(*o.last_hop), fib->describe());
-      // A forwarding lookup that fails for a source the namespace cannot
-      // route back to, with rp_filter on, is the reverse-path filter.
-      auto rpf = nt::rp_filter(ns, o.last_hop->iif);
-      auto back = nt::fib_lookup(ns, o.last_hop->saddr);
-      if ((fib->error == EXDEV || fib->error == EINVAL) && rpf && *rpf > 0) {
-        std::string route_back = back ? back->describe() : back.error().message();
-        emit(pkt, ns.label, "fib", fmt::format("route back to {}", o.last_hop->saddr),
-             back && back->error ? "no route" : "", "", route_back);
-        causes.push_back(fmt::format("netns {} drops source {} arriving on {}: reverse path filter "
-                                     "(rp_filter={}; route back: {})",
-                                     ns.label, o.last_hop->saddr, o.last_hop->iif, *rpf, route_back));
-      } else if (fib->error)
-        causes.push_back(fmt::format("netns {} has no route to {} ({})", ns.label, o.last_hop->daddr,
-                                     std::strerror(fib->error)));
+  // Where it was last seen coming in: from the kernel tracer, else from
+  // ctk's prerouting chain.
+  std::string ns_label, iif, saddr = flow_.src, daddr = flow_.dst;
+  if (o.klast && o.klast->kind == nt::SkbEventKind::receive) {
+    ns_label = label_of(o.klast->netns_inode);
+    iif = o.klast->ifname;
+    saddr = o.klast->saddr;
+    daddr = o.klast->daddr;
+  } else if (o.last_hop && !o.last_hop->iif.empty()) {
+    ns_label = o.last_hop->ns_label;
+    iif = o.last_hop->iif;
+    saddr = o.last_hop->saddr;
+    daddr = o.last_hop->daddr;
+  }
+  if (!only.empty() && ns_label != only)
+    ns_label.clear();
+  for (const auto &ns : path_) {
+    if (ns_label.empty() || ns.label != ns_label)
+      continue;
+    auto fib = nt::fib_lookup(ns, daddr, saddr, iif);
+    if (!fib)
+      continue;
+    emit(pkt, ns.label, "fib", fmt::format("from {} in {}", saddr, iif), fib->error ? "no route" : "", "",
+         fib->describe());
+    // A forwarding lookup that fails for a source the namespace cannot
+    // route back to, with rp_filter on, is the reverse-path filter.
+    auto rpf = nt::rp_filter(ns, iif);
+    auto back = nt::fib_lookup(ns, saddr);
+    if ((fib->error == EXDEV || fib->error == EINVAL) && rpf && *rpf > 0) {
+      std::string route_back = back ? back->describe() : back.error().message();
+      emit(pkt, ns.label, "fib", fmt::format("route back to {}", saddr), back && back->error ? "no route" : "",
+           "", route_back);
+      causes.push_back(fmt::format("netns {} drops source {} arriving on {}: reverse path filter "
+                                   "(rp_filter={}; route back: {})",
+                                   ns.label, saddr, iif, *rpf, route_back));
+    } else if (fib->error) {
+      causes.push_back(fmt::format("netns {} has no route to {} ({})", ns.label, daddr, std::strerror(fib->error)));
     }
   }
+  return causes;
+}
+
+void Trace::explain_timeout(long long pkt, const Outcome &o) {
+  auto causes = causes_in(pkt, o, "");
   std::string seen = o.last_hop ? fmt::format("last seen in netns {} ({})", o.last_hop->ns_label,
                                               where_of(*o.last_hop))
                                 : "never seen by netfilter";
@@ -392,14 +636,16 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     std::string hook = o.drop_base.empty() || o.drop_base == d.chain
                            ? d.chain
                            : fmt::format("{} -> {}", o.drop_base, d.chain);
-    emit(pkt, d.ns_label, "verdict", "", "dropped", tuple_of(d), rule + " (NETFILTER_DROP)");
+    std::string kernel = o.kdrop ? fmt::format("; the kernel: {} at {}", o.kdrop->reason_name, o.kdrop->location_sym) : "";
+    emit(pkt, d.ns_label, "verdict", "", "dropped", tuple_of(d), rule + " (NETFILTER_DROP)" + kernel);
     emit(pkt, "", "summary", "", "DROPPED", "",
          fmt::format("DROPPED in netns {} ({}{}{}): {} (NETFILTER_DROP)", d.ns_label, place,
                      place.empty() ? "" : ", ", hook, rule));
     return 0;
   }
   bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
-  if (!o.delivered && !answered) {
+  bool netfilter = !o.kdrop || o.kdrop->reason_name == "NETFILTER_DROP";
+  if (!o.delivered && !o.consumed && !answered && netfilter) {
     // iptables-legacy, which nftables tracing cannot see: a DROP whose
     // counter the packet advanced.
     for (const auto &[i, before] : legacy_before_) {
@@ -423,8 +669,32 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
       }
     }
   }
-  if (o.delivered && (o.reply || answered)) {
-    const auto &d = *o.delivered;
+  if (o.kdrop) {
+    // The kernel freed the packet for a reason of its own (or for a
+    // netfilter verdict no trace named).
+    const auto &k = *o.kdrop;
+    std::string netns = label_of(k.netns_inode);
+    std::string dev = o.klast && o.klast->netns_inode == k.netns_inode ? o.klast->ifname : k.ifname;
+    std::vector<std::string> causes = causes_in(pkt, o, netns);
+    emit(pkt, netns, "verdict", "", "dropped", "", fmt::format("{} at {}", k.reason_name, k.location_sym));
+    emit(pkt, "", "summary", "", "DROPPED", "",
+         fmt::format("DROPPED in netns {}{}: {} at {}{}", netns, dev.empty() ? "" : fmt::format(" ({})", dev),
+                     k.reason_name, k.location_sym, causes.empty() ? "" : "; " + causes.front()));
+    return 0;
+  }
+  if ((o.delivered || o.consumed) && (o.reply || answered)) {
+    nt::NftEvent d;
+    if (o.delivered) {
+      d = *o.delivered;
+    } else {
+      d.ns_label = label_of(o.consumed->netns_inode);
+      d.iif = o.klast && o.klast->netns_inode == o.consumed->netns_inode ? o.klast->ifname : o.consumed->ifname;
+      d.saddr = o.consumed->saddr;
+      d.daddr = o.consumed->daddr;
+      d.proto = o.consumed->proto;
+      d.sport = o.consumed->sport;
+      d.dport = o.consumed->dport;
+    }
     std::string nat = o.translated ? fmt::format(" (translated to {}:{} in netns {})", o.translated->daddr,
                                                  o.translated->dport, o.translated->ns_label)
                                    : "";
@@ -504,6 +774,7 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
     }
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
     std::optional<Clock::time_point> settle; // a short wait for late events after an answer
+    auto last_event = Clock::now();
     long long verdicts = 0;
     while (true) {
       auto until = settle ? std::min(*settle, deadline) : deadline;
@@ -515,33 +786,30 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
         fds.push_back({r.fd(), POLLIN, 0});
       if (probe && !o.answer)
         fds.push_back({probe->fd(), static_cast<short>(flow_.proto == IPPROTO_TCP ? POLLOUT : POLLIN), 0});
+      if (bpf_)
+        fds.push_back({bpf_->fd(), POLLIN, 0});
       fds.push_back({call_.interrupt_fd(), POLLIN, 0});
       poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 100)));
       if (call_.interrupted()) {
         emit(pkt, "", "summary", "", "INTERRUPTED", "", "interrupted before a verdict");
         return 130;
       }
-      // One batch from every namespace, in path order: forward packets from
-      // A's side, replies from B's (the events carry no timestamps).
-      events.clear();
+      size_t before = pending_nft_.size() + pending_skb_.size();
       for (auto &r : readers_)
-        if (auto rd = r.read(events); !rd)
+        if (auto rd = r.read(pending_nft_); !rd)
           call_.warn(rd.error().message());
-      std::vector<std::pair<long, size_t>> order;
-      for (size_t i = 0; i < events.size(); ++i) {
-        long rank = 0;
-        for (size_t k = 0; k < path_.size(); ++k)
-          if (path_[k].label == events[i].ns_label)
-            rank = static_cast<long>(k);
-        bool fwd = events[i].saddr.empty() || forward(events[i]);
-        order.emplace_back(fwd ? rank : 1000 - rank, i);
-      }
-      std::stable_sort(order.begin(), order.end(),
-                       [](const auto &x, const auto &y) { return x.first < y.first; });
-      for (const auto &[rank, i] : order)
-        event(pkt, events[i], o);
+      if (bpf_)
+        if (auto r = bpf_->poll([&](const nt::SkbEvent &e) { pending_skb_.push_back(e); }, 0); !r)
+          call_.warn(r.error().message());
+      if (pending_nft_.size() + pending_skb_.size() != before)
+        last_event = Clock::now();
+      // The two sources arrive apart; a quiet moment lets them be merged
+      // into one timeline.
+      if (Clock::now() - last_event >= std::chrono::milliseconds(40))
+        flush(pkt, o);
       if (probe && !o.answer)
         if (auto a = probe->answer()) {
+          flush(pkt, o);
           o.answer = a;
           emit(pkt, a_.netns->label, "answer", "", *a, "", "what the sender's socket saw");
           settle = Clock::now() + std::chrono::milliseconds(300);
@@ -549,8 +817,10 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
       if (o.drop && !settle)
         settle = Clock::now() + std::chrono::milliseconds(200);
       bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
-      if (probe && o.delivered && (o.reply || answered) && (answered || !o.answer))
+      if (probe && (o.delivered || o.consumed) && (o.reply || answered) && (answered || !o.answer))
         break;
+      if (o.kdrop && !settle)
+        settle = Clock::now() + std::chrono::milliseconds(200);
       if (!probe && (o.drop || (o.delivered && o.reply))) {
         // Passive: each end is one packet's verdict.
         finish(0, o, timeout);
@@ -560,12 +830,16 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
           break;
       }
     }
+    flush(pkt, o);
     if (probe || !verdicts)
       finish(pkt, o, timeout);
   }
   uint64_t lost = 0;
   for (const auto &r : readers_)
     lost += r.lost();
+  if (bpf_ && bpf_->lost())
+    call_.warn(fmt::format("{} kernel trace events were lost (ring buffer full): the timeline may miss hops",
+                           bpf_->lost()));
   if (lost)
     call_.warn(fmt::format("{} nftables trace message batches were lost (socket overrun): the "
                            "timeline may miss rules",
@@ -685,6 +959,26 @@ int run_trace(Call &call) {
     labels += (labels.empty() ? "" : ", ") + ns.label;
   call.log(CTK_LOG_INFO, fmt::format("tracing {} {} -> {}{} in {}", nt::proto_name(flow.proto), flow.src,
                                      flow.dst, flow.dport ? fmt::format(":{}", *flow.dport) : "", labels));
+  for (const auto &k : *known)
+    trace.labels_[k.inode] = k.label;
+  for (const auto &ns : *path)
+    trace.labels_[ns.inode] = ns.label;
+  // The kernel half: hops through devices and namespaces, drops with the
+  // kernel's reason. Without BPF the trace goes on with netfilter's view.
+  nt::FlowFilter filter;
+  filter.proto = flow.proto;
+  filter.side_a = {flow.src};
+  filter.side_b = {flow.dst};
+  filter.dport = flow.dport.value_or(0);
+  filter.arp_addresses = {flow.src, flow.dst};
+  if (a->netns)
+    if (auto fib = nt::fib_lookup(*a->netns, flow.dst, flow.src); fib && !fib->gateway.empty())
+      filter.arp_addresses.push_back(fib->gateway);
+  if (auto tracer = nt::SkbTracer::start(filter))
+    trace.bpf_.emplace(std::move(*tracer));
+  else
+    call.warn(fmt::format("no kernel tracer ({}): hops and drop reasons come from netfilter alone",
+                          tracer.error().message()));
   int status = trace.run(std::move(probe), n, timeout);
   if (auto r = tables->remove(); !r)
     return call.fail(r.error());
