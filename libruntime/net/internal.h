@@ -47,6 +47,11 @@ Result<void> write_state(const std::string &path, std::string_view data);
 // libnftables: run commands (one transaction per call) and list as JSON.
 Result<void> nft_run(const std::string &commands);
 Result<nlohmann::json> nft_list(const std::string &command);
+// The same listing in nft syntax, with handles ("... # handle 4").
+Result<std::string> nft_list_text(const std::string &command);
+// Runs /usr/sbin/NAME with `args` (no shell) in the calling thread's
+// namespaces and returns its stdout.
+Result<std::string> run_sbin(const std::string &name, const std::vector<std::string> &args);
 // Creates ctk's table with its chains and network-wide rules when missing.
 Result<void> nft_ensure_table(const std::string &bridge, const std::string &subnet_cidr);
 // Adds the DNAT rules of the published ports of one container.

@@ -160,33 +160,30 @@ Result<int> nft_delete_rules(const std::string &id) {
   return n;
 }
 
-namespace {
-
-constexpr const char *kDockerUserComment = "ctk:docker-user";
-
-// Runs iptables-nft with `args` (no shell); its stdout goes to *out when
-// given. The error names the first line of its stderr.
-Result<void> run_iptables_nft(const std::vector<std::string> &args, std::string *out = nullptr) {
-  static constexpr const char *kPaths[] = {"/usr/sbin/iptables-nft", "/sbin/iptables-nft"};
-  const char *bin = nullptr;
-  for (const char *p : kPaths)
-    if (!bin && ::access(p, X_OK) == 0)
-      bin = p;
-  if (!bin)
-    return fail(Errc::not_found, "iptables-nft is not installed (Debian package iptables)");
+// Runs /usr/sbin/NAME (or /sbin/NAME) with `args`, no shell, in the calling
+// thread's namespaces (posix_spawn from a thread that joined a network
+// namespace starts the program there). The error names the first line of
+// its stderr.
+Result<std::string> run_sbin(const std::string &name, const std::vector<std::string> &args) {
+  std::string bin;
+  for (const char *dir : {"/usr/sbin/", "/sbin/"})
+    if (bin.empty() && ::access((dir + name).c_str(), X_OK) == 0)
+      bin = dir + name;
+  if (bin.empty())
+    return fail(Errc::not_found, name + " is not installed (Debian package iptables)");
   int errp[2], outp[2];
   if (::pipe2(errp, O_CLOEXEC) != 0)
-    return fail_errno("cannot run iptables-nft");
+    return fail_errno("cannot run " + name);
   UniqueFd err_r(errp[0]), err_w(errp[1]);
   if (::pipe2(outp, O_CLOEXEC) != 0)
-    return fail_errno("cannot run iptables-nft");
+    return fail_errno("cannot run " + name);
   UniqueFd out_r(outp[0]), out_w(outp[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  std::vector<std::string> argv_s = {"iptables-nft"};
+  std::vector<std::string> argv_s = {name};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char *> argv;
   for (auto &a : argv_s)
@@ -194,16 +191,17 @@ Result<void> run_iptables_nft(const std::vector<std::string> &args, std::string 
   argv.push_back(nullptr);
   char *envp[] = {const_cast<char *>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, bin, &fa, nullptr, argv.data(), envp);
+  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
   err_w.reset();
   out_w.reset();
   if (rc != 0)
-    return fail_errno("cannot run iptables-nft", rc);
-  // Two pipes, read in turn: iptables writes little to either.
+    return fail_errno("cannot run " + name, rc);
+  // stdout to its end, then stderr: a save of a large ruleset fills more
+  // than a pipe, while the tools write only a line or two of errors.
   std::string text, err;
   for (auto [fd, into] : {std::pair<int, std::string *>{out_r.get(), &text}, {err_r.get(), &err}}) {
-    char buf[4096];
+    char buf[8192];
     ssize_t n;
     while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
       if (n > 0)
@@ -215,10 +213,25 @@ Result<void> run_iptables_nft(const std::vector<std::string> &args, std::string 
   if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
     auto first = err.substr(0, err.find('\n'));
     return fail(Errc::io,
-                "iptables-nft failed: " + (first.empty() ? std::string("no message") : first));
+                name + " failed: " + (first.empty() ? std::string("no message") : first));
   }
+  return text;
+}
+
+Result<std::string> nft_list_text(const std::string &command) {
+  return run(command, NFT_CTX_OUTPUT_HANDLE);
+}
+
+namespace {
+
+constexpr const char *kDockerUserComment = "ctk:docker-user";
+
+Result<void> run_iptables_nft(const std::vector<std::string> &args, std::string *out = nullptr) {
+  auto text = run_sbin("iptables-nft", args);
+  if (!text)
+    return tl::unexpected(text.error());
   if (out)
-    *out = std::move(text);
+    *out = std::move(*text);
   return {};
 }
 
