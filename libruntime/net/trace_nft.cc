@@ -1,6 +1,6 @@
 // nftables tracing for one flow: ctk's temporary tables that set nftrace on
-// the flow's packets, the reader of NFT_MSG_TRACE events over nfnetlink, and
-// the names (comment, text) of the rules those events point at.
+// the flow's packets, and the reader of NFT_MSG_TRACE events over nfnetlink.
+// (Rules are named from the events by netrules::find_rule.)
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -433,52 +433,6 @@ Result<void> NftraceReader::read(std::vector<NftEvent> &out) {
       out.push_back(std::move(ev));
     }
   }
-}
-
-// ---- rule names ------------------------------------------------------------------
-
-void RuleNames::fill(const Netns &ns, NftEvent &ev) {
-  if (ev.type != "rule" || ev.handle == 0)
-    return;
-  std::string key = fmt::format("{}/{}/{}", ns.inode, ev.family, ev.table);
-  auto it = std::find_if(cache_.begin(), cache_.end(), [&](const auto &e) { return e.first == key; });
-  if (it == cache_.end()) {
-    std::vector<std::pair<uint64_t, Rule>> rules;
-    // The text form keeps the arguments of iptables-nft's compat matches
-    // that the JSON form drops.
-    if (auto text = nft_in(ns, fmt::format("list table {} {}", ev.family, ev.table))) {
-      for (auto line : split_lines(*text)) {
-        auto pos = line.rfind("# handle ");
-        unsigned long long h;
-        if (pos == std::string_view::npos || !parse_uint(trim(line.substr(pos + 9)), h))
-          continue;
-        std::string_view body = trim(line.substr(0, pos));
-        if (body.rfind("chain ", 0) == 0 || body.rfind("table ", 0) == 0 || body.rfind("set ", 0) == 0)
-          continue;
-        Rule r;
-        r.text = std::string(body);
-        // Counters change with every packet; the rule is the same.
-        if (auto c = r.text.find("counter packets "); c != std::string::npos) {
-          auto e = r.text.find(" bytes ", c);
-          e = e == std::string::npos ? e : r.text.find_first_of(" ", e + 7);
-          r.text.erase(c + 7, e == std::string::npos ? std::string::npos : e - c - 7);
-        }
-        if (auto c = body.find("comment \""); c != std::string_view::npos) {
-          auto e = body.find('"', c + 9);
-          r.comment = std::string(body.substr(c + 9, e == std::string_view::npos ? e : e - c - 9));
-        }
-        rules.emplace_back(h, std::move(r));
-      }
-    }
-    cache_.emplace_back(key, std::move(rules));
-    it = cache_.end() - 1;
-  }
-  for (const auto &[h, r] : it->second)
-    if (h == ev.handle) {
-      ev.rule_text = r.text;
-      ev.comment = r.comment;
-      return;
-    }
 }
 
 } // namespace ctk::rt::nettrace

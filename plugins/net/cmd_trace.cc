@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "ctk/runtime/discovery.h"
 #include "ctk/runtime/net_trace.h"
+#include "ctk/runtime/net_rules.h"
 #include "ctk/runtime/net_trace_bpf.h"
 
 namespace ctk::plugins::net {
@@ -247,10 +248,12 @@ private:
   nt::Endpoint a_, b_;
   nt::Flow flow_;
   std::vector<nt::Netns> path_;
-  nt::RuleNames names_;
+  // Each namespace's rules, read when a trace event first names one there.
+  std::map<uint64_t, rt::netrules::Ruleset> rulesets_;
+  void name_rule(const nt::Netns &ns, nt::NftEvent &ev);
   std::map<std::string, nt::NftEvent> headers_;
   // iptables-legacy counters before the packet, for namespaces with legacy tables.
-  std::vector<std::pair<size_t, std::vector<nt::LegacyCounter>>> legacy_before_;
+  std::vector<std::pair<size_t, rt::netrules::LegacyCounters>> legacy_before_;
   Clock::time_point start_;
 };
 
@@ -324,7 +327,7 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
     return;
   }
   if (ns)
-    names_.fill(*ns, ev);
+    name_rule(*ns, ev);
   std::string where = fmt::format("{} {} {}", ev.family, ev.table, ev.chain);
   if (ev.type == "rule")
     where += fmt::format(" rule {}", ev.handle);
@@ -528,6 +531,24 @@ void Trace::flush(long long pkt, Outcome &o) {
   pending_nft_.clear();
 }
 
+void Trace::name_rule(const nt::Netns &ns, nt::NftEvent &ev) {
+  if (ev.type != "rule" || ev.handle == 0)
+    return;
+  auto it = rulesets_.find(ns.inode);
+  if (it == rulesets_.end()) {
+    auto rs = rt::netrules::read(ns.fd->get());
+    if (!rs) {
+      call_.warn(fmt::format("cannot name the rules of {}: {}", ns.label, rs.error().message()));
+      rs = rt::netrules::Ruleset{};
+    }
+    it = rulesets_.emplace(ns.inode, std::move(*rs)).first;
+  }
+  if (const auto *r = rt::netrules::find_rule(it->second, ev.family, ev.table, ev.chain, ev.handle)) {
+    ev.comment = r->comment;
+    ev.rule_text = r->text;
+  }
+}
+
 void Trace::explain_no_route(long long pkt, const rt::Error &why) {
   const auto &ns = *a_.netns;
   auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
@@ -650,21 +671,20 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     // counter the packet advanced.
     for (const auto &[i, before] : legacy_before_) {
       const auto &ns = path_[i];
-      auto after = nt::legacy_counters(ns);
+      auto after = rt::netrules::legacy_counters(ns.fd->get());
       if (!after)
         continue;
-      for (const auto &c : nt::legacy_advanced(before, *after)) {
-        if (c.target != "DROP" && c.target != "REJECT")
+      for (const auto &c : rt::netrules::counters_advanced(before, *after)) {
+        if (c.verdict != "drop" && c.verdict.rfind("reject", 0) != 0)
           continue;
-        std::string rule = c.index ? fmt::format("iptables-legacy {} {} rule {}", c.table, c.chain, c.index)
-                                   : fmt::format("iptables-legacy {} {} policy {}", c.table, c.chain, c.target);
-        emit(pkt, ns.label, "rule", fmt::format("legacy {} {}", c.table, c.chain), c.target == "DROP" ? "drop" : "reject",
-             "", fmt::format("{} (counter +{})", c.rule, c.packets));
+        std::string rule = fmt::format("iptables-legacy {} {} rule {}", c.table, c.chain, c.position);
+        emit(pkt, ns.label, "rule", fmt::format("legacy {} {} rule {}", c.table, c.chain, c.position), c.verdict, "",
+             fmt::format("{} (counter +{})", c.text, c.packets.value_or(0)));
         emit(pkt, ns.label, "verdict", "", "dropped", "", rule + " (NETFILTER_DROP)");
         std::string seen = o.last_hop && o.last_hop->ns_label == ns.label ? where_of(*o.last_hop) : "";
         emit(pkt, "", "summary", "", "DROPPED", "",
              fmt::format("DROPPED in netns {} ({}{}{}): {} \"{}\" (NETFILTER_DROP; named by its counter)", ns.label,
-                         seen, seen.empty() ? "" : ", ", c.chain, rule, c.rule));
+                         seen, seen.empty() ? "" : ", ", c.chain, rule, c.text));
         return 0;
       }
     }
@@ -755,10 +775,10 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
     Outcome o;
     legacy_before_.clear();
     for (size_t i = 0; i < path_.size(); ++i) {
-      auto c = nt::legacy_counters(path_[i]);
+      auto c = rt::netrules::legacy_counters(path_[i].fd->get());
       if (!c)
         call_.warn(c.error().message());
-      else if (!c->empty())
+      else if (!c->rules.empty())
         legacy_before_.emplace_back(i, std::move(*c));
     }
     if (probe) {

@@ -160,7 +160,7 @@ struct NftEvent {
   uint8_t proto = 0;
   uint16_t sport = 0, dport = 0; // ICMP: id in sport, type in dport
   uint8_t icmp_type = 0;
-  // Filled by RuleNames: the rule's comment and its nft text.
+  // Filled by the caller (netrules::find_rule): the rule's comment and text.
   std::string comment;
   std::string rule_text;
 };
@@ -183,35 +183,6 @@ private:
   uint64_t lost_ = 0;
   std::vector<char> buf_;
 };
-
-// Names rules by handle: comment and text, from the ruleset of the
-// namespace (listed once per table and cached).
-class RuleNames {
-public:
-  void fill(const Netns &ns, NftEvent &ev);
-
-private:
-  struct Rule {
-    std::string text, comment;
-  };
-  std::vector<std::pair<std::string, std::vector<std::pair<uint64_t, Rule>>>> cache_;
-};
-
-// ---- iptables-legacy ------------------------------------------------------------
-// nftables tracing cannot see iptables-legacy; its rules are named by the
-// counter a packet advanced. Only tables that already exist are read
-// (/proc/net/ip_tables_names): listing a legacy table creates it.
-struct LegacyCounter {
-  std::string table, chain;
-  int index = 0;         // rule number in the chain, from 1; 0 for the chain policy
-  uint64_t packets = 0;
-  std::string rule;      // "-s 10.77.0.2/32 -d 10.77.0.3/32 -p tcp -j DROP", or "policy DROP"
-  std::string target;    // "DROP", "REJECT", "ACCEPT", a chain, ...
-};
-Result<std::vector<LegacyCounter>> legacy_counters(const Netns &ns);
-// Rules (and policies) whose packet counter grew from `before` to `after`.
-std::vector<LegacyCounter> legacy_advanced(const std::vector<LegacyCounter> &before,
-                                           const std::vector<LegacyCounter> &after);
 
 // ---- probe -------------------------------------------------------------------
 // Sends the flow's packets from inside a namespace: a TCP SYN (non-blocking
