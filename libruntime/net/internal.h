@@ -19,6 +19,9 @@ struct NlSockFree {
 };
 using NlSock = std::unique_ptr<nl_sock, NlSockFree>;
 
+// A libnl error (negative NLE_* code, not errno) as an Error: "what: cause".
+tl::unexpected<Error> nl_fail(std::string what, int err);
+
 // A NETLINK_ROUTE socket in the calling thread's network namespace.
 Result<NlSock> route_socket();
 // Interface index of `name`, 0 when there is none.

@@ -33,20 +33,6 @@ struct RoutePut {
 };
 using Route = std::unique_ptr<rtnl_route, RoutePut>;
 
-// libnl returns negative NLE_* codes, not errno.
-tl::unexpected<Error> nl_fail(std::string what, int err) {
-  Errc code = Errc::io;
-  if (err == -NLE_PERM)
-    code = Errc::permission_denied;
-  else if (err == -NLE_EXIST)
-    code = Errc::exists;
-  else if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV)
-    code = Errc::not_found;
-  else if (err == -NLE_BUSY)
-    code = Errc::busy;
-  return fail(code, fmt::format("{}: {}", what, nl_geterror(err)));
-}
-
 Result<NlAddr> parse_addr(const std::string &text) {
   nl_addr *a = nullptr;
   if (int err = nl_addr_parse(text.c_str(), AF_INET, &a); err < 0)
@@ -90,6 +76,20 @@ Result<void> add_address(nl_sock *sk, int ifindex, const std::string &cidr,
 }
 
 } // namespace
+
+// libnl returns negative NLE_* codes, not errno.
+tl::unexpected<Error> nl_fail(std::string what, int err) {
+  Errc code = Errc::io;
+  if (err == -NLE_PERM)
+    code = Errc::permission_denied;
+  else if (err == -NLE_EXIST)
+    code = Errc::exists;
+  else if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV)
+    code = Errc::not_found;
+  else if (err == -NLE_BUSY)
+    code = Errc::busy;
+  return fail(code, fmt::format("{}: {}", what, nl_geterror(err)));
+}
 
 void NlSockFree::operator()(nl_sock *s) const {
   nl_socket_free(s);

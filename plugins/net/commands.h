@@ -9,6 +9,7 @@ namespace rt = ctk::rt;
 using rt::plugin::Call;
 
 int run_topology(Call &call);
+int run_topology_tree(Call &call);
 int run_rules(Call &call);
 int run_trace(Call &call);
 

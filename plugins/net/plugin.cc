@@ -18,10 +18,64 @@ template <class T, size_t N> constexpr size_t count(const T (&)[N]) {
 
 // ---- net topology ---------------------------------------------------------
 const ctk_positional_v1 kTopologyPositionals[] = {
-    {"TARGET", CTK_ARG_TARGET, CTK_POS_OPTIONAL, "Only this container's namespace and its path to the host"},
+    {"TARGET", CTK_ARG_TARGET, CTK_POS_OPTIONAL,
+     "Only this container's namespace (or a host PID's, or the one holding an address), the "
+     "host-side peers of its veths, their bridge and its other ports"},
+};
+const ctk_option_v1 kTopologyOptions[] = {
+    {"tree", 0, CTK_OPT_FLAG | CTK_OPT_VIEW, CTK_ARG_STRING, nullptr, nullptr,
+     "Namespace -> bridge -> ports -> veth peer -> container, as an indented tree"},
 };
 const ctk_column_v1 kTopologyColumns[] = {
-    {"Namespace", "NETNS", CTK_COL_STRING, 0, "Network namespace (container name, or host)"},
+    {"Netns", "NETNS", CTK_COL_STRING, 0,
+     "Network namespace: host, container name(s), \"netns NAME\" (/run/netns) or netns:[inode]"},
+    {"Iface", "IFACE", CTK_COL_STRING, 0, "Interface name"},
+    {"Kind", "KIND", CTK_COL_STRING, 0, "veth, bridge, device, ..."},
+    {"State", "STATE", CTK_COL_STRING, 0, "Operational state; down when set down"},
+    {"MTU", "MTU", CTK_COL_INT, 0, "MTU"},
+    {"Addresses", "ADDRESSES", CTK_COL_LIST, 0, "Addresses with prefix length"},
+    {"Port", "MASTER/PORT STATE", CTK_COL_STRING, 0,
+     "The bridge it is a port of, and the port's STP state (forwarding, disabled, ...)"},
+    {"Peer", "PEER", CTK_COL_STRING, 0, "A veth's other end: namespace:interface"},
+    {"PeerOwner", "PEER OWNER", CTK_COL_STRING, 0, "The container whose namespace holds the peer"},
+    {"NetnsInode", "NETNS INODE", CTK_COL_INT, CTK_COL_HIDDEN, "Inode of the namespace"},
+    {"NetnsOwner", "NETNS OWNER", CTK_COL_STRING, CTK_COL_HIDDEN,
+     "The container owning the namespace (runtime://name)"},
+    {"Host", "HOST", CTK_COL_BOOL, CTK_COL_HIDDEN, "The host's (pid 1's, the initial) namespace"},
+    {"Ifindex", "IFINDEX", CTK_COL_INT, CTK_COL_HIDDEN, "Interface index"},
+    {"MAC", "MAC", CTK_COL_STRING, CTK_COL_HIDDEN, "Link-layer address"},
+    {"Up", "UP", CTK_COL_BOOL, CTK_COL_HIDDEN, "Administratively up (IFF_UP)"},
+    {"Operstate", "OPERSTATE", CTK_COL_STRING, CTK_COL_HIDDEN, "Operational state (RFC 2863)"},
+    {"Master", "MASTER", CTK_COL_STRING, CTK_COL_HIDDEN, "The device it is enslaved to"},
+    {"PortState", "PORT STATE", CTK_COL_STRING, CTK_COL_HIDDEN, "Bridge port STP state"},
+    {"PeerDetail", "PEER DETAIL", CTK_COL_OBJECT, CTK_COL_HIDDEN,
+     "Netns, NetnsInode, Iface, Ifindex, Master, Container of the veth peer"},
+    {"AddressDetail", "ADDRESS DETAIL", CTK_COL_LIST, CTK_COL_HIDDEN,
+     "Family, Address, Prefix, Scope of each address"},
+    {"Routes", "ROUTES", CTK_COL_LIST, CTK_COL_HIDDEN,
+     "Routes through it, every table: Family, Table, Type, Dst, Gateway, Dev, PrefSrc, Scope, "
+     "Protocol, Metric"},
+    {"Fdb", "FDB", CTK_COL_LIST, CTK_COL_HIDDEN,
+     "Bridge forwarding entries on it: MAC, Port, Master, Vlan, State (permanent, static, "
+     "dynamic, stale), Self"},
+    {"Neighbours", "NEIGHBOURS", CTK_COL_LIST, CTK_COL_HIDDEN,
+     "ARP/NDP entries on it: Address, MAC, State"},
+    {"Sysctls", "SYSCTLS", CTK_COL_OBJECT, CTK_COL_HIDDEN,
+     "Forwarding sysctls: ip_forward, bridge-nf-call-*, conf.all and conf.IF rp_filter, "
+     "route_localnet, forwarding; EffectiveRpFilter"},
+    {"NetnsRoutes", "NETNS ROUTES", CTK_COL_LIST, CTK_COL_HIDDEN,
+     "Routes of the namespace through no device (blackhole, unreachable, prohibit)"},
+};
+const ctk_column_v1 kTopologyTreeColumns[] = {
+    {"Name", "NAME", CTK_COL_STRING, CTK_COL_WIDE,
+     "Namespace, bridge, port, interface, or a veth's peer (\"eth0 in web\"), indented"},
+    {"Kind", "KIND", CTK_COL_STRING, 0, "netns, bridge, port, iface, peer"},
+    {"State", "STATE", CTK_COL_STRING, 0, "Operational state, and the port state of a port"},
+    {"Addresses", "ADDRESSES", CTK_COL_LIST, 0, "Addresses with prefix length"},
+    {"Owner", "CONTAINER", CTK_COL_STRING, 0, "The container owning the namespace or the peer"},
+    {"Depth", "DEPTH", CTK_COL_INT, CTK_COL_HIDDEN, "Level in the tree, 0 for a namespace"},
+    {"Netns", "NETNS", CTK_COL_STRING, CTK_COL_HIDDEN, "Namespace of the interface"},
+    {"Iface", "IFACE", CTK_COL_STRING, CTK_COL_HIDDEN, "Interface name"},
 };
 
 // ---- net rules ------------------------------------------------------------
@@ -61,8 +115,19 @@ const ctk_column_v1 kTraceColumns[] = {
 
 const ctk_command_v1 kCommands[] = {
     {"net topology", "Network namespaces, bridges, veths and the containers that own them",
-     "[OPTIONS] [TARGET]", "", nullptr, 0, kTopologyPositionals, count(kTopologyPositionals),
+     "[OPTIONS] [TARGET]",
+     "One row per interface of every network namespace: the host's, each running container's "
+     "(any runtime; pods sharing one are listed once) and /run/netns/*. A veth's peer is named "
+     "with its namespace and the container owning it. --format json adds routes (every table), "
+     "the bridge forwarding database, neighbours and the forwarding sysctls. With TARGET, only "
+     "its namespace and its way to the host: the peers of its veths, their bridge and the "
+     "bridge's other ports. --tree shows the same as a tree.",
+     kTopologyOptions, count(kTopologyOptions), kTopologyPositionals, count(kTopologyPositionals),
      kTopologyColumns, count(kTopologyColumns), 0, &rt::plugin::entry<run_topology>},
+    {"net topology tree", "Network topology as a tree: namespace, bridge, ports, peers",
+     "[OPTIONS] [TARGET]", "The view of ctk net topology --tree.", nullptr, 0,
+     kTopologyPositionals, count(kTopologyPositionals), kTopologyTreeColumns,
+     count(kTopologyTreeColumns), 0, &rt::plugin::entry<run_topology_tree>},
     {"net rules", "The netfilter rules that can touch a container's traffic, with counters",
      "[OPTIONS] [TARGET]", "", nullptr, 0, kRulesPositionals, count(kRulesPositionals),
      kRulesColumns, count(kRulesColumns), 0, &rt::plugin::entry<run_rules>},
