@@ -200,49 +200,19 @@ Result<int> rp_filter(const Netns &ns, const std::string &device) {
 }
 
 Result<std::vector<LinkState>> link_states(const Netns &ns) {
+  auto links = netinspect::read_links(ns.fd->get());
+  if (!links)
+    return tl::unexpected(links.error().wrap(fmt::format("cannot read the links of {}", ns.label)));
   std::vector<LinkState> out;
-  auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
-    auto sk = net::detail::route_socket();
-    if (!sk)
-      return tl::unexpected(sk.error());
-    nl_cache *c = nullptr;
-    if (int err = rtnl_link_alloc_cache(sk->get(), AF_UNSPEC, &c); err < 0)
-      return fail(Errc::io, fmt::format("cannot list links: {}", nl_geterror(err)));
-    std::unique_ptr<nl_cache, void (*)(nl_cache *)> cache(c, nl_cache_free);
-    nl_cache *bc = nullptr;
-    // Bridge port state comes from the AF_BRIDGE dump.
-    std::unique_ptr<nl_cache, void (*)(nl_cache *)> bcache(nullptr, nl_cache_free);
-    if (rtnl_link_alloc_cache(sk->get(), AF_BRIDGE, &bc) >= 0)
-      bcache.reset(bc);
-    for (nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
-      auto *l = reinterpret_cast<rtnl_link *>(o);
-      LinkState s;
-      s.device = rtnl_link_get_name(l);
-      unsigned flags = rtnl_link_get_flags(l);
-      s.up = flags & IFF_UP;
-      s.lower_up = flags & IFF_LOWER_UP;
-      if (int m = rtnl_link_get_master(l); m > 0) {
-        char name[IF_NAMESIZE] = {};
-        if (if_indextoname(static_cast<unsigned>(m), name))
-          s.master = name;
-        if (bcache) {
-          rtnl_link *bl = rtnl_link_get(bcache.get(), rtnl_link_get_ifindex(l));
-          if (bl) {
-            static const char *kStates[] = {"disabled", "listening", "learning", "forwarding",
-                                            "blocking"};
-            int st = rtnl_link_bridge_get_port_state(bl);
-            if (st >= 0 && st <= 4)
-              s.port_state = kStates[st];
-            rtnl_link_put(bl);
-          }
-        }
-      }
-      out.push_back(std::move(s));
-    }
-    return {};
-  });
-  if (!r)
-    return tl::unexpected(r.error().wrap(fmt::format("cannot read the links of {}", ns.label)));
+  for (const auto &l : *links) {
+    LinkState s;
+    s.device = l.name;
+    s.up = l.up;
+    s.lower_up = l.operstate != "down" && l.operstate != "lowerlayerdown" && l.operstate != "notpresent";
+    s.master = l.master;
+    s.port_state = l.port_state;
+    out.push_back(std::move(s));
+  }
   return out;
 }
 

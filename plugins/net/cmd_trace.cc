@@ -40,6 +40,9 @@ bool is_ipv4(const std::string &s) {
 std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from, const std::vector<nt::Netns> &known) {
   if (!from)
     return known;
+  std::vector<nt::Netns> all = known;
+  all.push_back(*from);
+  auto peers = nt::veth_peers(all);
   std::vector<nt::Netns> out{*from};
   auto add = [&](const nt::Netns &ns) {
     for (const auto &o : out)
@@ -47,11 +50,11 @@ std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from, const
         return;
     out.push_back(ns);
   };
-  for (size_t depth = 0, begin = 0; depth < 2; ++depth) {
+  for (size_t depth = 0, begin = 0; peers && depth < 2; ++depth) {
     size_t end = out.size();
     for (size_t i = begin; i < end; ++i)
-      if (auto peers = nt::veth_peers(out[i], known))
-        for (const auto &p : *peers)
+      if (auto it = peers->find(out[i].inode); it != peers->end())
+        for (const auto &p : it->second)
           add(p.netns);
     begin = end;
   }
@@ -60,9 +63,10 @@ std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from, const
   return out;
 }
 
+// An endpoint: "10.77.0.3", "10.77.0.1:8080" (looked for near `near`), or
+// a container target or a PID through netinspect's resolver.
 rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::string &text,
-                                          const std::vector<nt::Netns> &known,
-                                          std::optional<rt::discovery::Resolver> &resolver,
+                                          const std::vector<nt::Netns> &known, rt::discovery::Resolver &resolver,
                                           const std::optional<nt::Netns> &near = std::nullopt) {
   nt::Endpoint ep;
   std::string addr = text;
@@ -88,61 +92,31 @@ rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::stri
     ep.netns = *owner;
     return ep;
   }
-  auto target = rt::discovery::parse_target(text);
-  if (!target)
+  if (auto target = rt::discovery::parse_target(text); !target)
     return rt::wrap(target, fmt::format("invalid {}", role));
-  if (!resolver) {
-    auto r = rt::discovery::Resolver::open({});
-    if (!r)
-      return tl::unexpected(r.error());
-    resolver.emplace(std::move(*r));
-  }
-  pid_t pid = 0;
-  bool container = false;
-  auto c = resolver->resolve(*target);
-  if (c) {
-    if (c->pid <= 0)
-      return rt::fail(rt::Errc::invalid_argument,
-                      fmt::format("{} {} is not running: it has no network namespace", role, text));
-    pid = target->pid ? target->pid : c->pid;
-    container = true;
-    ep.label = !c->name.empty() ? c->name : c->id.substr(0, 12);
-  } else if (target->pid && c.error().code == rt::Errc::not_found) {
-    // A plain host process (a namespace holder, a service): its own namespace.
-    if (kill(target->pid, 0) != 0 && errno == ESRCH)
-      return rt::fail(rt::Errc::not_found, fmt::format("{} {}: no such process", role, text));
-    pid = target->pid;
-  } else {
-    return rt::wrap(c, fmt::format("cannot resolve {}", role));
-  }
-  auto ns = nt::netns_of_pid(pid, known);
-  if (!ns)
-    return rt::wrap(ns, fmt::format("cannot open the network namespace of {} {}", role, text));
-  if (container) {
+  auto e = rt::netinspect::resolve_endpoint(resolver, text, {});
+  if (!e)
+    return rt::wrap(e, fmt::format("cannot resolve {}", role));
+  if (e->container) {
     // "The host" is pid 1's namespace, and the one ctk itself runs in
     // (ctk run --net host from inside a namespace shares that one).
     struct stat self {};
-    if (stat("/proc/self/ns/net", &self) == 0 && self.st_ino == ns->inode)
+    bool ours = stat("/proc/self/ns/net", &self) == 0 && self.st_ino == e->netns_inode;
+    if (e->host_netns || ours)
       return rt::fail(rt::Errc::invalid_argument,
                       fmt::format("{} {} shares the host's network namespace: there is no "
                                   "container network to trace",
                                   role, text));
-    for (const auto &k : known)
-      if (k.label == "host" && k.inode == ns->inode)
-        return rt::fail(rt::Errc::invalid_argument,
-                        fmt::format("{} {} shares the host's network namespace: there is no "
-                                    "container network to trace",
-                                    role, text));
-    ns->label = ep.label;
-  } else {
-    ep.label = ns->label;
   }
-  auto addrs = nt::ipv4_addresses(*ns);
-  if (!addrs)
-    return tl::unexpected(addrs.error());
-  for (const auto &a : *addrs)
-    if (a.rfind("127.", 0) != 0) {
-      ep.address = a;
+  auto ns = nt::netns_of(*e, known);
+  if (!ns)
+    return rt::wrap(ns, fmt::format("cannot open the network namespace of {} {}", role, text));
+  if (e->container)
+    ns->label = e->label;
+  ep.label = ns->label;
+  for (const auto &a : e->addresses())
+    if (a.family == AF_INET && a.address.rfind("127.", 0) != 0) {
+      ep.address = a.address;
       break;
     }
   if (ep.address.empty())
@@ -902,14 +876,19 @@ int run_trace(Call &call) {
                      "namespaces, CAP_SYS_ADMIN to enter them)",
                      1);
 
-  auto known = nt::list_namespaces();
+  rt::discovery::Options ropt;
+  ropt.roots.ctk_root = call.root(); // --root/--run-root name ctk's own store
+  ropt.roots.ctk_run_root = call.run_root();
+  auto resolver = rt::discovery::Resolver::open(std::move(ropt));
+  if (!resolver)
+    return call.fail(resolver.error());
+  auto known = nt::list_namespaces(*resolver);
   if (!known)
     return call.fail(known.error());
-  std::optional<rt::discovery::Resolver> resolver;
-  auto a = resolve_endpoint("--from", *from, *known, resolver);
+  auto a = resolve_endpoint("--from", *from, *known, *resolver);
   if (!a)
     return call.fail(a.error());
-  auto b = resolve_endpoint("--to", *to, *known, resolver, a->netns);
+  auto b = resolve_endpoint("--to", *to, *known, *resolver, a->netns);
   if (!b)
     return call.fail(b.error());
   if (b->port && *dport && **dport != *b->port)

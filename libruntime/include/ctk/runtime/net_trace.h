@@ -19,12 +19,15 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ctk/runtime/core.h"
+#include "ctk/runtime/discovery.h"
+#include "ctk/runtime/net_inspect.h"
 
 namespace ctk::rt::nettrace {
 
@@ -34,17 +37,18 @@ struct Netns {
   std::string label;
   std::shared_ptr<UniqueFd> fd;
   uint64_t inode = 0;
+  std::string path; // what it was opened from (/proc/PID/ns/net, /run/netns/NAME)
 };
 
-// Every network namespace that can be named: the host's (pid 1), the
-// /run/netns files and those of running processes, each once.
-Result<std::vector<Netns>> list_namespaces(const HostPaths &paths = {});
-// The namespace of a process, labelled from `known` when it is one of them.
-Result<Netns> netns_of_pid(pid_t pid, const std::vector<Netns> &known, const HostPaths &paths = {});
+// The namespaces netinspect knows (the host's, every running container's,
+// /run/netns/*), each opened once; /run/netns names without "netns ".
+Result<std::vector<Netns>> list_namespaces(discovery::Resolver &r, const HostPaths &paths = {});
+// The namespace of an endpoint netinspect resolved, labelled as `known` has it.
+Result<Netns> netns_of(const netinspect::Endpoint &e, const std::vector<Netns> &known);
 
 // The IPv4 addresses configured in a namespace (global scope first).
 Result<std::vector<std::string>> ipv4_addresses(const Netns &ns);
-// The namespace among `candidates` that has `address` configured.
+// The namespace among `candidates`, in their order, that has `address`.
 Result<std::optional<Netns>> owner_of_address(const std::string &address,
                                               const std::vector<Netns> &candidates);
 
@@ -68,14 +72,14 @@ struct Flow {
 Result<uint8_t> parse_proto(std::string_view text);
 const char *proto_name(uint8_t proto);
 
-// The peer namespaces of a namespace's veths (as IFLA_LINK_NETNSID names
-// them, matched to `candidates` by RTM_GETNSID), with the local device.
+// The peer namespaces of every veth of `candidates` (netinspect resolves
+// IFLA_LINK_NETNSID by RTM_GETNSID), by the inode of the veth's namespace.
 struct Peer {
-  std::string device; // the veth in `ns`
+  std::string device; // the veth in its namespace
   std::string peer_device;
-  Netns netns;
+  Netns netns;        // where the peer is
 };
-Result<std::vector<Peer>> veth_peers(const Netns &ns, const std::vector<Netns> &candidates);
+Result<std::map<uint64_t, std::vector<Peer>>> veth_peers(const std::vector<Netns> &candidates);
 
 // The namespaces a flow from `a` to `b` can cross: A's, B's, the peers of
 // their veths (bridges, the host side), and the namespaces that own the
