@@ -206,6 +206,11 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
   } else {
     std::string port = flow.dport ? fmt::format(" {} dport {}", p, *flow.dport) : "";
     std::string rport = flow.dport ? fmt::format(" {} sport {}", p, *flow.dport) : "";
+    // TCP: connection attempts (SYN) and their answers, as with a probe.
+    if (flow.proto == IPPROTO_TCP) {
+      port += " tcp flags & (syn | ack) == syn";
+      rport += " tcp flags & (syn | rst) != 0";
+    }
     fwd.push_back(fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.src, flow.dst, p, port));
     rev.push_back(fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.dst, flow.src, p, rport));
   }

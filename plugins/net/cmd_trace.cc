@@ -418,12 +418,14 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
 }
 
 bool Trace::wanted(const nt::SkbEvent &ev, const Outcome &o) const {
-  if (ev.kind == nt::SkbEventKind::arp || ev.kind == nt::SkbEventKind::neigh || !flow_.sport)
+  if (ev.kind == nt::SkbEventKind::arp || ev.kind == nt::SkbEventKind::neigh)
     return true;
   if (o.skbs.count(ev.skb))
     return true;
   if (ev.proto == IPPROTO_ICMP)
     return true; // echo ids are not reported; errors always matter
+  if (!flow_.sport) // no probe: connection attempts of the flow, as ctk's nftables rules
+    return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
   // With a probe: its own port only, and for TCP the handshake (SYN, SYN-ACK
   // or RST), as ctk's nftables rules do.
   bool ours = (ev.saddr == flow_.src && ev.sport == *flow_.sport) || (ev.daddr == flow_.src && ev.dport == *flow_.sport);
