@@ -188,8 +188,10 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
     // The probe's own port (echo id) picks its packets out, before and after
     // any address translation on the way.
     if (flow.proto == IPPROTO_ICMP) {
-      fwd.push_back(fmt::format("ip saddr {} icmp type echo-request icmp id {}", flow.src, *flow.sport));
-      rev.push_back(fmt::format("ip daddr {} icmp type echo-reply icmp id {}", flow.src, *flow.sport));
+      fwd.push_back(
+          fmt::format("ip saddr {} icmp type echo-request icmp id {}", flow.src, *flow.sport));
+      rev.push_back(
+          fmt::format("ip daddr {} icmp type echo-reply icmp id {}", flow.src, *flow.sport));
     } else if (flow.proto == IPPROTO_TCP) {
       // The SYN and its answer (SYN-ACK or RST): the handshake's later
       // segments would only repeat the path.
@@ -211,8 +213,10 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
       port += " tcp flags & (syn | ack) == syn";
       rport += " tcp flags & (syn | rst) != 0";
     }
-    fwd.push_back(fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.src, flow.dst, p, port));
-    rev.push_back(fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.dst, flow.src, p, rport));
+    fwd.push_back(
+        fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.src, flow.dst, p, port));
+    rev.push_back(
+        fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.dst, flow.src, p, rport));
   }
   std::string rules;
   for (const auto &m : fwd)
@@ -221,19 +225,21 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
     rules += fmt::format("    {} meta nftrace set 1\n", m);
   // Chains at the first hooks; "input" last of all marks local delivery (a
   // traced rule there means every input filter let the packet through).
-  std::string out = fmt::format("table inet {} {{\n"
-                                "  chain pre {{ type filter hook prerouting priority -32768; policy accept;\n{}  }}\n"
-                                "  chain out {{ type filter hook output priority -32768; policy accept;\n{}  }}\n"
-                                "  chain in {{ type filter hook input priority 32767; policy accept;\n",
-                                name, rules, rules);
+  std::string out = fmt::format(
+      "table inet {} {{\n"
+      "  chain pre {{ type filter hook prerouting priority -32768; policy accept;\n{}  }}\n"
+      "  chain out {{ type filter hook output priority -32768; policy accept;\n{}  }}\n"
+      "  chain in {{ type filter hook input priority 32767; policy accept;\n",
+      name, rules, rules);
   for (const auto &m : fwd)
     out += fmt::format("    {} comment \"ctk: delivered\"\n", m);
   out += "  }\n}\n";
   if (bridge)
-    out += fmt::format("table bridge {} {{\n"
-                       "  chain pre {{ type filter hook prerouting priority -32768; policy accept;\n{}  }}\n"
-                       "}}\n",
-                       name, rules);
+    out += fmt::format(
+        "table bridge {} {{\n"
+        "  chain pre {{ type filter hook prerouting priority -32768; policy accept;\n{}  }}\n"
+        "}}\n",
+        name, rules);
   return out;
 }
 
@@ -248,7 +254,8 @@ Result<TraceTables> TraceTables::install(const std::vector<Netns> &namespaces, c
     auto r = nft_in(ns, cmds);
     if (!r) {
       (void)t.remove();
-      return tl::unexpected(r.error().wrap(fmt::format("cannot install the tracing table in {}", ns.label)));
+      return tl::unexpected(
+          r.error().wrap(fmt::format("cannot install the tracing table in {}", ns.label)));
     }
     t.installed_.emplace_back(ns, bridge);
   }
@@ -264,7 +271,9 @@ TraceTables &TraceTables::operator=(TraceTables &&o) noexcept {
   return *this;
 }
 
-TraceTables::~TraceTables() { (void)remove(); }
+TraceTables::~TraceTables() {
+  (void)remove();
+}
 
 Result<void> TraceTables::remove() {
   Result<void> first;
@@ -274,7 +283,8 @@ Result<void> TraceTables::remove() {
       cmds += drop_table("bridge", name_);
     auto r = nft_in(ns, cmds);
     if (!r && first)
-      first = tl::unexpected(r.error().wrap(fmt::format("cannot remove the tracing table in {}", ns.label)));
+      first = tl::unexpected(
+          r.error().wrap(fmt::format("cannot remove the tracing table in {}", ns.label)));
   }
   installed_.clear();
   return first;
@@ -343,7 +353,8 @@ Result<NftraceReader> NftraceReader::open(const Netns &ns) {
     return {};
   });
   if (!r)
-    return tl::unexpected(r.error().wrap(fmt::format("cannot read nftables traces in {}", ns.label)));
+    return tl::unexpected(
+        r.error().wrap(fmt::format("cannot read nftables traces in {}", ns.label)));
   return NftraceReader(ns, std::move(fd));
 }
 
@@ -372,7 +383,8 @@ Result<void> NftraceReader::read(std::vector<NftEvent> &out) {
       return fail_errno(fmt::format("cannot read nftables traces in {}", ns_.label));
     }
     size_t len = static_cast<size_t>(n);
-    for (auto *h = reinterpret_cast<nlmsghdr *>(buf_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    for (auto *h = reinterpret_cast<nlmsghdr *>(buf_.data()); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE))
         continue;
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nfgenmsg)))
@@ -404,7 +416,8 @@ Result<void> NftraceReader::read(std::vector<NftEvent> &out) {
       if (at[NFTA_TRACE_VERDICT].data) {
         Attr v[NFTA_VERDICT_MAX + 1] = {};
         parse_attrs(at[NFTA_TRACE_VERDICT].data, at[NFTA_TRACE_VERDICT].len, v);
-        ev.verdict = verdict_name(static_cast<int32_t>(be32(v[NFTA_VERDICT_CODE])), str(v[NFTA_VERDICT_CHAIN]));
+        ev.verdict = verdict_name(static_cast<int32_t>(be32(v[NFTA_VERDICT_CODE])),
+                                  str(v[NFTA_VERDICT_CHAIN]));
       } else if (at[NFTA_TRACE_POLICY].data) {
         ev.verdict = verdict_name(static_cast<int32_t>(be32(at[NFTA_TRACE_POLICY])), "");
       }

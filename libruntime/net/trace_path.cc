@@ -75,7 +75,8 @@ Result<Netns> netns_of(const ni::Endpoint &e, const std::vector<Netns> &known) {
 Result<std::vector<std::string>> ipv4_addresses(const Netns &ns) {
   auto links = ni::read_links(ns.fd->get());
   if (!links)
-    return tl::unexpected(links.error().wrap(fmt::format("cannot read the addresses of {}", ns.label)));
+    return tl::unexpected(
+        links.error().wrap(fmt::format("cannot read the addresses of {}", ns.label)));
   std::vector<std::string> global, other;
   for (const auto &i : *links)
     for (const auto &a : i.addrs)
@@ -153,7 +154,8 @@ Result<std::vector<Netns>> path_namespaces(const Endpoint &a, const Endpoint &b,
                                            const std::vector<Netns> &candidates) {
   std::vector<Netns> all = candidates;
   for (const auto *e : {&a, &b})
-    if (e->netns && std::none_of(all.begin(), all.end(), [&](const Netns &n) { return n.inode == e->netns->inode; }))
+    if (e->netns && std::none_of(all.begin(), all.end(),
+                                 [&](const Netns &n) { return n.inode == e->netns->inode; }))
       all.push_back(*e->netns);
   auto peers = veth_peers(all);
   if (!peers)

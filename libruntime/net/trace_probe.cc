@@ -195,7 +195,8 @@ Result<int> rp_filter(const Netns &ns, const std::string &device) {
     return {};
   });
   if (!r)
-    return tl::unexpected(r.error().wrap(fmt::format("cannot read rp_filter of {} in {}", device, ns.label)));
+    return tl::unexpected(
+        r.error().wrap(fmt::format("cannot read rp_filter of {} in {}", device, ns.label)));
   return mode;
 }
 
@@ -208,7 +209,8 @@ Result<std::vector<LinkState>> link_states(const Netns &ns) {
     LinkState s;
     s.device = l.name;
     s.up = l.up;
-    s.lower_up = l.operstate != "down" && l.operstate != "lowerlayerdown" && l.operstate != "notpresent";
+    s.lower_up =
+        l.operstate != "down" && l.operstate != "lowerlayerdown" && l.operstate != "notpresent";
     s.master = l.master;
     s.port_state = l.port_state;
     out.push_back(std::move(s));
@@ -221,12 +223,14 @@ Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
   if (!src)
     return tl::unexpected(src.error());
   if (flow.proto != IPPROTO_ICMP && !flow.dport)
-    return fail(Errc::invalid_argument,
-                fmt::format("a {} probe needs a destination port (--dport)", proto_name(flow.proto)));
+    return fail(Errc::invalid_argument, fmt::format("a {} probe needs a destination port (--dport)",
+                                                    proto_name(flow.proto)));
   Probe p;
   p.flow_ = flow;
   auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
-    int type = flow.proto == IPPROTO_TCP ? SOCK_STREAM : flow.proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_RAW;
+    int type = flow.proto == IPPROTO_TCP   ? SOCK_STREAM
+               : flow.proto == IPPROTO_UDP ? SOCK_DGRAM
+                                           : SOCK_RAW;
     p.fd_ = UniqueFd(socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, flow.proto));
     if (!p.fd_)
       return fail_errno(fmt::format("cannot open a {} socket", proto_name(flow.proto)));
@@ -273,7 +277,8 @@ Result<void> Probe::send() {
     if (connecting_)
       return {}; // the kernel retransmits the SYN itself
     connecting_ = true;
-    if (connect(fd_.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 && errno != EINPROGRESS)
+    if (connect(fd_.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 &&
+        errno != EINPROGRESS)
       return fail_errno(fmt::format("cannot send {}", what));
     return {};
   }
@@ -344,7 +349,7 @@ std::optional<std::string> Probe::answer() {
       if (n < static_cast<ssize_t>(inner + iip->ihl * 4u + 8) || ntohs(iic->un.echo.id) != sport_)
         continue;
       return fmt::format("icmp {} from {}",
-                         ic->type == ICMP_TIME_EXCEEDED ? "time exceeded"
+                         ic->type == ICMP_TIME_EXCEEDED  ? "time exceeded"
                          : ic->code == ICMP_HOST_UNREACH ? "host unreachable"
                          : ic->code == ICMP_NET_UNREACH  ? "network unreachable"
                                                          : "destination unreachable",

@@ -18,8 +18,8 @@
 
 #include "commands.h"
 #include "ctk/runtime/discovery.h"
-#include "ctk/runtime/net_trace.h"
 #include "ctk/runtime/net_rules.h"
+#include "ctk/runtime/net_trace.h"
 #include "ctk/runtime/net_trace_bpf.h"
 
 namespace ctk::plugins::net {
@@ -37,7 +37,8 @@ bool is_ipv4(const std::string &s) {
 // Namespaces nearest to `from` first (itself, its veth peers, theirs), then
 // the rest: the same address (10.77.0.1 on every lab's bridge, 172.17.0.1 on
 // docker0 and a test's docker) is looked for where A's packets go.
-std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from, const std::vector<nt::Netns> &known) {
+std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from,
+                                     const std::vector<nt::Netns> &known) {
   if (!from)
     return known;
   std::vector<nt::Netns> all = known;
@@ -66,13 +67,15 @@ std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from, const
 // An endpoint: "10.77.0.3", "10.77.0.1:8080" (looked for near `near`), or
 // a container target or a PID through netinspect's resolver.
 rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::string &text,
-                                          const std::vector<nt::Netns> &known, rt::discovery::Resolver &resolver,
+                                          const std::vector<nt::Netns> &known,
+                                          rt::discovery::Resolver &resolver,
                                           const std::optional<nt::Netns> &near = std::nullopt) {
   nt::Endpoint ep;
   std::string addr = text;
   if (auto colon = text.rfind(':'); colon != std::string::npos && is_ipv4(text.substr(0, colon))) {
     unsigned long long port;
-    if (!rt::parse_uint(std::string_view(text).substr(colon + 1), port) || port == 0 || port > 65535)
+    if (!rt::parse_uint(std::string_view(text).substr(colon + 1), port) || port == 0 ||
+        port > 65535)
       return rt::fail(rt::Errc::invalid_argument,
                       fmt::format("invalid {} '{}': the port must be 1-65535", role, text));
     ep.port = static_cast<uint16_t>(port);
@@ -80,10 +83,11 @@ rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::stri
   }
   if (is_ipv4(addr)) {
     if (addr.rfind("127.", 0) == 0)
-      return rt::fail(rt::Errc::invalid_argument,
-                      fmt::format("invalid {} '{}': a loopback address is in every network namespace; "
-                                  "name a container or a PID",
-                                  role, text));
+      return rt::fail(
+          rt::Errc::invalid_argument,
+          fmt::format("invalid {} '{}': a loopback address is in every network namespace; "
+                      "name a container or a PID",
+                      role, text));
     ep.address = addr;
     ep.label = addr;
     auto owner = nt::owner_of_address(addr, nearest_first(near, known));
@@ -129,30 +133,35 @@ std::string tuple_of(const nt::NftEvent &e) {
   if (e.saddr.empty())
     return {};
   if (e.proto == IPPROTO_TCP || e.proto == IPPROTO_UDP)
-    return fmt::format("{} {}:{} > {}:{}", nt::proto_name(e.proto), e.saddr, e.sport, e.daddr, e.dport);
+    return fmt::format("{} {}:{} > {}:{}", nt::proto_name(e.proto), e.saddr, e.sport, e.daddr,
+                       e.dport);
   if (e.proto == IPPROTO_ICMP && (e.icmp_type == 3 || e.icmp_type == 11))
-    return fmt::format("icmp {} > {} {}", e.saddr, e.daddr, e.icmp_type == 3 ? "unreachable" : "time-exceeded");
+    return fmt::format("icmp {} > {} {}", e.saddr, e.daddr,
+                       e.icmp_type == 3 ? "unreachable" : "time-exceeded");
   if (e.proto == IPPROTO_ICMP)
     return fmt::format("icmp {} > {} {} id {}", e.saddr, e.daddr,
-                       e.icmp_type == 8 ? "echo-request" : e.icmp_type == 0 ? "echo-reply" : fmt::format("type {}", e.icmp_type), e.sport);
+                       e.icmp_type == 8   ? "echo-request"
+                       : e.icmp_type == 0 ? "echo-reply"
+                                          : fmt::format("type {}", e.icmp_type),
+                       e.sport);
   return fmt::format("{} > {} proto {}", e.saddr, e.daddr, e.proto);
 }
 
 // What one packet's timeline found.
 struct Outcome {
-  std::optional<nt::NftEvent> drop;      // the rule (or policy) that dropped it
-  std::string drop_base;                 // the base chain it was dropped under
-  std::optional<nt::NftEvent> delivered; // ctk's marker at the end of input
-  std::optional<nt::NftEvent> last_hop;  // the last place it was seen going forward
-  bool reply = false;                    // a packet of B's seen coming back
-  std::string icmp_error_from;           // who sent an ICMP error back to A
+  std::optional<nt::NftEvent> drop;       // the rule (or policy) that dropped it
+  std::string drop_base;                  // the base chain it was dropped under
+  std::optional<nt::NftEvent> delivered;  // ctk's marker at the end of input
+  std::optional<nt::NftEvent> last_hop;   // the last place it was seen going forward
+  bool reply = false;                     // a packet of B's seen coming back
+  std::string icmp_error_from;            // who sent an ICMP error back to A
   std::optional<nt::NftEvent> translated; // the first event after a DNAT changed the destination
-  std::optional<nt::SkbEvent> kdrop;     // the kernel freed the packet: reason and place
-  std::optional<nt::SkbEvent> consumed;  // consumed (by the transport layer) in B's namespace
-  std::optional<nt::SkbEvent> klast;     // the last device the packet was seen at, forward
-  std::set<uint64_t> skbs;               // forward skbs of this packet
-  std::map<uint64_t, uint64_t> skb_ns;   // skb -> the namespace it was last seen in
-  std::optional<std::string> answer;     // what the probe's socket said
+  std::optional<nt::SkbEvent> kdrop;      // the kernel freed the packet: reason and place
+  std::optional<nt::SkbEvent> consumed;   // consumed (by the transport layer) in B's namespace
+  std::optional<nt::SkbEvent> klast;      // the last device the packet was seen at, forward
+  std::set<uint64_t> skbs;                // forward skbs of this packet
+  std::map<uint64_t, uint64_t> skb_ns;    // skb -> the namespace it was last seen in
+  std::optional<std::string> answer;      // what the probe's socket said
 };
 
 class Trace {
@@ -177,15 +186,16 @@ private:
   std::string now() const {
     return fmt::format("{:.3f}", std::chrono::duration<double>(Clock::now() - start_).count());
   }
-  void emit(long long pkt, const std::string &netns, const std::string &event, const std::string &where,
-            const std::string &verdict, const std::string &tuple, const std::string &detail,
-            uint64_t ts_ns = 0) {
+  void emit(long long pkt, const std::string &netns, const std::string &event,
+            const std::string &where, const std::string &verdict, const std::string &tuple,
+            const std::string &detail, uint64_t ts_ns = 0) {
     // Kernel events carry their own time (CLOCK_MONOTONIC, as steady_clock).
     std::string when = now();
     if (!ts_ns)
       ts_ns = cur_ts_;
     if (ts_ns) {
-      auto start = std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count();
+      auto start =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count();
       when = fmt::format("{:.3f}", (static_cast<double>(ts_ns) - static_cast<double>(start)) / 1e9);
     }
     auto r = call_.record();
@@ -266,8 +276,9 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
   } else {
     return; // a packet that inherited nftrace without matching ctk's rules
   }
-  call_.log(CTK_LOG_DEBUG, fmt::format("nftrace {} id {:08x} {} {} {} {} handle {} verdict {} {}", ev.ns_label, ev.id,
-                                       ev.type, ev.family, ev.table, ev.chain, ev.handle, ev.verdict, tuple_of(ev)));
+  call_.log(CTK_LOG_DEBUG, fmt::format("nftrace {} id {:08x} {} {} {} {} handle {} verdict {} {}",
+                                       ev.ns_label, ev.id, ev.type, ev.family, ev.table, ev.chain,
+                                       ev.handle, ev.verdict, tuple_of(ev)));
   // A "rule" event without a handle marks the end of a chain's rules (the
   // policy event follows): nothing matched there.
   if (ev.type == "rule" && ev.handle == 0)
@@ -296,8 +307,9 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
     if (bpf_)
       return; // the kernel tracer shows the hops, with devices on both sides
     std::string hook = ev.chain == "out" ? "output" : "prerouting";
-    emit(pkt, ev.ns_label, "hop", fmt::format("{} {} {}", dir, ev.family == "bridge" ? "bridge" : hook, where_of(ev)),
-         "", tuple_of(ev), "");
+    emit(pkt, ev.ns_label, "hop",
+         fmt::format("{} {} {}", dir, ev.family == "bridge" ? "bridge" : hook, where_of(ev)), "",
+         tuple_of(ev), "");
     return;
   }
   if (ns)
@@ -316,13 +328,15 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
     detail = detail.empty() ? io : fmt::format("{} [{}]", detail, io);
   emit(pkt, ev.ns_label, ev.type, where, ev.verdict, tuple_of(ev), detail);
   if (fwd && !o.translated && !ev.daddr.empty() &&
-      (ev.daddr != flow_.dst || (flow_.dport && ev.dport != *flow_.dport && ev.proto != IPPROTO_ICMP)))
+      (ev.daddr != flow_.dst ||
+       (flow_.dport && ev.dport != *flow_.dport && ev.proto != IPPROTO_ICMP)))
     o.translated = ev;
   if (ev.verdict == "drop" && !o.drop) {
     o.drop = ev;
     o.drop_base = base;
   }
-  if (!fwd && ev.verdict != "drop" && !(ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11)))
+  if (!fwd && ev.verdict != "drop" &&
+      !(ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11)))
     o.reply = true;
 }
 
@@ -336,7 +350,8 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
   std::string netns = label_of(ev.netns_inode);
   std::string tuple;
   if (ev.kind == nt::SkbEventKind::arp) {
-    tuple = fmt::format("arp {} {} ? tell {}", ev.arp_op == 2 ? "reply" : "who-has", ev.daddr, ev.saddr);
+    tuple = fmt::format("arp {} {} ? tell {}", ev.arp_op == 2 ? "reply" : "who-has", ev.daddr,
+                        ev.saddr);
   } else if (ev.kind != nt::SkbEventKind::neigh && !ev.saddr.empty()) {
     nt::NftEvent t;
     t.saddr = ev.saddr;
@@ -369,8 +384,8 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     break;
   case nt::SkbEventKind::queue:
   case nt::SkbEventKind::xmit:
-    where = fmt::format("{} {} {}", fwd ? "->" : "<-", ev.kind == nt::SkbEventKind::queue ? "queue" : "out",
-                        ev.ifname);
+    where = fmt::format("{} {} {}", fwd ? "->" : "<-",
+                        ev.kind == nt::SkbEventKind::queue ? "queue" : "out", ev.ifname);
     break;
   case nt::SkbEventKind::drop:
     detail = fmt::format("{} at {}", ev.reason_name, ev.location_sym);
@@ -380,14 +395,19 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     break;
   case nt::SkbEventKind::neigh:
     where = fmt::format("neigh {} {}", ev.daddr, ev.ifname);
-    detail = fmt::format("{} ({}){}", ev.neigh_state, ev.neigh_event, ev.lladdr.empty() ? "" : " " + ev.lladdr);
+    detail = fmt::format("{} ({}){}", ev.neigh_state, ev.neigh_event,
+                         ev.lladdr.empty() ? "" : " " + ev.lladdr);
     break;
   case nt::SkbEventKind::arp:
-    where = fmt::format("arp {} {}", ev.hop == nt::SkbEventKind::receive ? "in" : nt::kind_name(ev.hop), ev.ifname);
+    where = fmt::format(
+        "arp {} {}", ev.hop == nt::SkbEventKind::receive ? "in" : nt::kind_name(ev.hop), ev.ifname);
     break;
   }
   const char *kind = nt::kind_name(ev.kind);
-  emit(pkt, netns, kind == std::string("receive") || kind == std::string("xmit") || kind == std::string("queue") ? "hop" : kind,
+  emit(pkt, netns,
+       kind == std::string("receive") || kind == std::string("xmit") || kind == std::string("queue")
+           ? "hop"
+           : kind,
        where, ev.kind == nt::SkbEventKind::drop ? "dropped" : "", tuple, detail, ev.ts_ns);
   if (!is_packet)
     return;
@@ -408,8 +428,8 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
   bool at_b = b_.netns && ev.netns_inode == b_.netns->inode;
   bool translated_there = o.translated && ev.daddr == o.translated->daddr &&
                           !(a_.netns && ev.netns_inode == a_.netns->inode);
-  if (fwd && ev.kind == nt::SkbEventKind::consume && (at_b || translated_there) && transport(ev.location_sym) &&
-      !o.consumed)
+  if (fwd && ev.kind == nt::SkbEventKind::consume && (at_b || translated_there) &&
+      transport(ev.location_sym) && !o.consumed)
     o.consumed = ev;
   if (ev.kind == nt::SkbEventKind::consume || ev.kind == nt::SkbEventKind::drop) {
     o.skbs.erase(ev.skb); // the address will be reused for another packet
@@ -423,12 +443,13 @@ bool Trace::wanted(const nt::SkbEvent &ev, const Outcome &o) const {
   if (o.skbs.count(ev.skb))
     return true;
   if (ev.proto == IPPROTO_ICMP)
-    return true; // echo ids are not reported; errors always matter
+    return true;    // echo ids are not reported; errors always matter
   if (!flow_.sport) // no probe: connection attempts of the flow, as ctk's nftables rules
     return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
   // With a probe: its own port only, and for TCP the handshake (SYN, SYN-ACK
   // or RST), as ctk's nftables rules do.
-  bool ours = (ev.saddr == flow_.src && ev.sport == *flow_.sport) || (ev.daddr == flow_.src && ev.dport == *flow_.sport);
+  bool ours = (ev.saddr == flow_.src && ev.sport == *flow_.sport) ||
+              (ev.daddr == flow_.src && ev.dport == *flow_.sport);
   if (!ours)
     return false;
   return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
@@ -439,7 +460,8 @@ void Trace::flush(long long pkt, Outcome &o) {
     return;
   std::vector<nt::SkbEvent> skbs = std::move(pending_skb_);
   pending_skb_.clear();
-  std::stable_sort(skbs.begin(), skbs.end(), [](const auto &x, const auto &y) { return x.ts_ns < y.ts_ns; });
+  std::stable_sort(skbs.begin(), skbs.end(),
+                   [](const auto &x, const auto &y) { return x.ts_ns < y.ts_ns; });
   // Each hook traversal of netfilter (events with one id in one namespace)
   // goes after the kernel's "in" event of that namespace and direction, or
   // before its first event there (a locally sent packet): netfilter runs
@@ -487,7 +509,8 @@ void Trace::flush(long long pkt, Outcome &o) {
       bool fwd = pending_nft_[i].saddr.empty() || forward(pending_nft_[i]);
       order.emplace_back(fwd ? rank : 1000 - rank, i);
     }
-    std::stable_sort(order.begin(), order.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto &x, const auto &y) { return x.first < y.first; });
     for (const auto &[rank, i] : order)
       event(pkt, pending_nft_[i], o);
   };
@@ -519,7 +542,8 @@ void Trace::name_rule(const nt::Netns &ns, nt::NftEvent &ev) {
     }
     it = rulesets_.emplace(ns.inode, std::move(*rs)).first;
   }
-  if (const auto *r = rt::netrules::find_rule(it->second, ev.family, ev.table, ev.chain, ev.handle)) {
+  if (const auto *r =
+          rt::netrules::find_rule(it->second, ev.family, ev.table, ev.chain, ev.handle)) {
     ev.comment = r->comment;
     ev.rule_text = r->text;
   }
@@ -529,20 +553,22 @@ void Trace::explain_no_route(long long pkt, const rt::Error &why) {
   const auto &ns = *a_.netns;
   auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
   std::string fdesc = fib ? fib->describe() : fib.error().message();
-  emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst), fib && fib->error ? "no route" : "",
-       "", fdesc);
+  emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst),
+       fib && fib->error ? "no route" : "", "", fdesc);
   if (auto links = nt::link_states(ns))
     for (const auto &l : *links)
       if (l.device != "lo")
-        emit(pkt, ns.label, "link", l.device, l.up ? (l.lower_up ? "up" : "no carrier") : "down", "", "");
+        emit(pkt, ns.label, "link", l.device, l.up ? (l.lower_up ? "up" : "no carrier") : "down",
+             "", "");
   emit(pkt, ns.label, "verdict", "", "no route", "",
        fmt::format("no packet left: {}", why.message()));
   emit(pkt, "", "summary", "", "NO ROUTE", "",
-       fmt::format("NO ROUTE in netns {} (sender): {} {}: {}", ns.label, nt::proto_name(flow_.proto),
-                   flow_.dst, fdesc));
+       fmt::format("NO ROUTE in netns {} (sender): {} {}: {}", ns.label,
+                   nt::proto_name(flow_.proto), flow_.dst, fdesc));
 }
 
-std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o, const std::string &only) {
+std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o,
+                                          const std::string &only) {
   // The places a packet may have died without a netfilter verdict: a link
   // or bridge port that is down, and the FIB (forwarding, rp_filter) where
   // it was last seen. `only` limits it to one namespace.
@@ -556,12 +582,14 @@ std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o, const
     for (const auto &l : *links) {
       if (l.device == "lo")
         continue;
-      bool port_blocked = !l.master.empty() && !l.port_state.empty() && l.port_state != "forwarding";
+      bool port_blocked =
+          !l.master.empty() && !l.port_state.empty() && l.port_state != "forwarding";
       if (l.up && l.lower_up && !port_blocked)
         continue;
       std::string state = !l.up ? "down" : !l.lower_up ? "no carrier" : "port " + l.port_state;
-      std::string what = l.master.empty() ? l.device : fmt::format("{} (port of {}, {})", l.device, l.master,
-                                                                 l.port_state.empty() ? "?" : l.port_state);
+      std::string what = l.master.empty() ? l.device
+                                          : fmt::format("{} (port of {}, {})", l.device, l.master,
+                                                        l.port_state.empty() ? "?" : l.port_state);
       emit(pkt, ns.label, "link", l.device, state, "", what);
       causes.push_back(fmt::format("{} {} in netns {}", what, state, ns.label));
     }
@@ -588,21 +616,22 @@ std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o, const
     auto fib = nt::fib_lookup(ns, daddr, saddr, iif);
     if (!fib)
       continue;
-    emit(pkt, ns.label, "fib", fmt::format("from {} in {}", saddr, iif), fib->error ? "no route" : "", "",
-         fib->describe());
+    emit(pkt, ns.label, "fib", fmt::format("from {} in {}", saddr, iif),
+         fib->error ? "no route" : "", "", fib->describe());
     // A forwarding lookup that fails for a source the namespace cannot
     // route back to, with rp_filter on, is the reverse-path filter.
     auto rpf = nt::rp_filter(ns, iif);
     auto back = nt::fib_lookup(ns, saddr);
     if ((fib->error == EXDEV || fib->error == EINVAL) && rpf && *rpf > 0) {
       std::string route_back = back ? back->describe() : back.error().message();
-      emit(pkt, ns.label, "fib", fmt::format("route back to {}", saddr), back && back->error ? "no route" : "",
-           "", route_back);
+      emit(pkt, ns.label, "fib", fmt::format("route back to {}", saddr),
+           back && back->error ? "no route" : "", "", route_back);
       causes.push_back(fmt::format("netns {} drops source {} arriving on {}: reverse path filter "
                                    "(rp_filter={}; route back: {})",
                                    ns.label, saddr, iif, *rpf, route_back));
     } else if (fib->error) {
-      causes.push_back(fmt::format("netns {} has no route to {} ({})", ns.label, daddr, std::strerror(fib->error)));
+      causes.push_back(fmt::format("netns {} has no route to {} ({})", ns.label, daddr,
+                                   std::strerror(fib->error)));
     }
   }
   return causes;
@@ -623,24 +652,29 @@ void Trace::explain_timeout(long long pkt, const Outcome &o) {
 int Trace::finish(long long pkt, const Outcome &o, double timeout) {
   if (o.drop) {
     const auto &d = *o.drop;
-    std::string rule = d.type == "policy" ? fmt::format("{} {} {} policy drop", d.family, d.table, d.chain)
-                                          : fmt::format("{} {} {} rule {}{}", d.family, d.table, d.chain,
-                                                        d.handle,
-                                                        d.comment.empty() ? "" : fmt::format(" \"{}\"", d.comment));
+    std::string rule =
+        d.type == "policy"
+            ? fmt::format("{} {} {} policy drop", d.family, d.table, d.chain)
+            : fmt::format("{} {} {} rule {}{}", d.family, d.table, d.chain, d.handle,
+                          d.comment.empty() ? "" : fmt::format(" \"{}\"", d.comment));
     std::string place = where_of(d);
     if (!d.iif.empty() && d.iif == d.oif)
       place = fmt::format("bridge {}", d.iif);
     std::string hook = o.drop_base.empty() || o.drop_base == d.chain
                            ? d.chain
                            : fmt::format("{} -> {}", o.drop_base, d.chain);
-    std::string kernel = o.kdrop ? fmt::format("; the kernel: {} at {}", o.kdrop->reason_name, o.kdrop->location_sym) : "";
-    emit(pkt, d.ns_label, "verdict", "", "dropped", tuple_of(d), rule + " (NETFILTER_DROP)" + kernel);
+    std::string kernel =
+        o.kdrop ? fmt::format("; the kernel: {} at {}", o.kdrop->reason_name, o.kdrop->location_sym)
+                : "";
+    emit(pkt, d.ns_label, "verdict", "", "dropped", tuple_of(d),
+         rule + " (NETFILTER_DROP)" + kernel);
     emit(pkt, "", "summary", "", "DROPPED", "",
          fmt::format("DROPPED in netns {} ({}{}{}): {} (NETFILTER_DROP)", d.ns_label, place,
                      place.empty() ? "" : ", ", hook, rule));
     return 0;
   }
-  bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+  bool answered =
+      o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
   bool netfilter = !o.kdrop || o.kdrop->reason_name == "NETFILTER_DROP";
   if (!o.delivered && !o.consumed && !answered && netfilter) {
     // iptables-legacy, which nftables tracing cannot see: a DROP whose
@@ -653,14 +687,18 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
       for (const auto &c : rt::netrules::counters_advanced(before, *after)) {
         if (c.verdict != "drop" && c.verdict.rfind("reject", 0) != 0)
           continue;
-        std::string rule = fmt::format("iptables-legacy {} {} rule {}", c.table, c.chain, c.position);
-        emit(pkt, ns.label, "rule", fmt::format("legacy {} {} rule {}", c.table, c.chain, c.position), c.verdict, "",
+        std::string rule =
+            fmt::format("iptables-legacy {} {} rule {}", c.table, c.chain, c.position);
+        emit(pkt, ns.label, "rule",
+             fmt::format("legacy {} {} rule {}", c.table, c.chain, c.position), c.verdict, "",
              fmt::format("{} (counter +{})", c.text, c.packets.value_or(0)));
         emit(pkt, ns.label, "verdict", "", "dropped", "", rule + " (NETFILTER_DROP)");
-        std::string seen = o.last_hop && o.last_hop->ns_label == ns.label ? where_of(*o.last_hop) : "";
+        std::string seen =
+            o.last_hop && o.last_hop->ns_label == ns.label ? where_of(*o.last_hop) : "";
         emit(pkt, "", "summary", "", "DROPPED", "",
-             fmt::format("DROPPED in netns {} ({}{}{}): {} \"{}\" (NETFILTER_DROP; named by its counter)", ns.label,
-                         seen, seen.empty() ? "" : ", ", c.chain, rule, c.text));
+             fmt::format(
+                 "DROPPED in netns {} ({}{}{}): {} \"{}\" (NETFILTER_DROP; named by its counter)",
+                 ns.label, seen, seen.empty() ? "" : ", ", c.chain, rule, c.text));
         return 0;
       }
     }
@@ -672,10 +710,12 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     std::string netns = label_of(k.netns_inode);
     std::string dev = o.klast && o.klast->netns_inode == k.netns_inode ? o.klast->ifname : k.ifname;
     std::vector<std::string> causes = causes_in(pkt, o, netns);
-    emit(pkt, netns, "verdict", "", "dropped", "", fmt::format("{} at {}", k.reason_name, k.location_sym));
+    emit(pkt, netns, "verdict", "", "dropped", "",
+         fmt::format("{} at {}", k.reason_name, k.location_sym));
     emit(pkt, "", "summary", "", "DROPPED", "",
-         fmt::format("DROPPED in netns {}{}: {} at {}{}", netns, dev.empty() ? "" : fmt::format(" ({})", dev),
-                     k.reason_name, k.location_sym, causes.empty() ? "" : "; " + causes.front()));
+         fmt::format("DROPPED in netns {}{}: {} at {}{}", netns,
+                     dev.empty() ? "" : fmt::format(" ({})", dev), k.reason_name, k.location_sym,
+                     causes.empty() ? "" : "; " + causes.front()));
     return 0;
   }
   if ((o.delivered || o.consumed) && (o.reply || answered)) {
@@ -684,42 +724,46 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
       d = *o.delivered;
     } else {
       d.ns_label = label_of(o.consumed->netns_inode);
-      d.iif = o.klast && o.klast->netns_inode == o.consumed->netns_inode ? o.klast->ifname : o.consumed->ifname;
+      d.iif = o.klast && o.klast->netns_inode == o.consumed->netns_inode ? o.klast->ifname
+                                                                         : o.consumed->ifname;
       d.saddr = o.consumed->saddr;
       d.daddr = o.consumed->daddr;
       d.proto = o.consumed->proto;
       d.sport = o.consumed->sport;
       d.dport = o.consumed->dport;
     }
-    std::string nat = o.translated ? fmt::format(" (translated to {}:{} in netns {})", o.translated->daddr,
-                                                 o.translated->dport, o.translated->ns_label)
-                                   : "";
+    std::string nat = o.translated
+                          ? fmt::format(" (translated to {}:{} in netns {})", o.translated->daddr,
+                                        o.translated->dport, o.translated->ns_label)
+                          : "";
     std::string how = o.answer ? fmt::format(", the sender's socket: {}", *o.answer) : "";
     emit(pkt, d.ns_label, "verdict", "", "delivered", tuple_of(d), "reply seen" + how);
     emit(pkt, "", "summary", "", "DELIVERED", "",
-         fmt::format("DELIVERED to netns {} ({}){}, reply seen{}", d.ns_label, where_of(d), nat, how));
+         fmt::format("DELIVERED to netns {} ({}){}, reply seen{}", d.ns_label, where_of(d), nat,
+                     how));
     return 0;
   }
   // A socket error that an ICMP message caused (not a timeout of our own).
-  bool icmp_answer = o.answer && !answered &&
-                     (!o.icmp_error_from.empty() || o.answer->rfind("icmp ", 0) == 0);
+  bool icmp_answer =
+      o.answer && !answered && (!o.icmp_error_from.empty() || o.answer->rfind("icmp ", 0) == 0);
   if (icmp_answer) {
     // An ICMP error came back: the hop that sent it is where the packet ended.
-    std::string from = !o.icmp_error_from.empty() ? o.icmp_error_from : o.answer->substr(o.answer->rfind(' ') + 1);
+    std::string from =
+        !o.icmp_error_from.empty() ? o.icmp_error_from : o.answer->substr(o.answer->rfind(' ') + 1);
     for (const auto &ns : path_) {
       auto addrs = nt::ipv4_addresses(ns);
       if (!addrs || std::find(addrs->begin(), addrs->end(), from) == addrs->end())
         continue;
       auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
       std::string fdesc = fib ? fib->describe() : fib.error().message();
-      emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst), fib && fib->error ? "no route" : "",
-           "", fdesc);
+      emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst),
+           fib && fib->error ? "no route" : "", "", fdesc);
       emit(pkt, ns.label, "verdict", "", "dropped", "", *o.answer);
       emit(pkt, "", "summary", "", "DROPPED", "",
            fmt::format("DROPPED in netns {} (router {}): {} {}; it answered with an ICMP error "
                        "(the sender's socket: {})",
-                       ns.label, from, fib && fib->error ? "no route to" : "cannot forward to", flow_.dst,
-                       *o.answer));
+                       ns.label, from, fib && fib->error ? "no route to" : "cannot forward to",
+                       flow_.dst, *o.answer));
       return 0;
     }
     emit(pkt, "", "verdict", "", "error", "", *o.answer);
@@ -730,14 +774,16 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     // The far end answered, but the packet left the traced flow on the way
     // (a translation changed its source too, as docker's hairpin masquerade
     // does), so where it was consumed was not seen: not "delivered".
-    std::string nat = o.translated ? fmt::format("translated to {}:{} in netns {}; ", o.translated->daddr,
-                                                 o.translated->dport, o.translated->ns_label)
-                                   : "";
+    std::string nat = o.translated
+                          ? fmt::format("translated to {}:{} in netns {}; ", o.translated->daddr,
+                                        o.translated->dport, o.translated->ns_label)
+                          : "";
     emit(pkt, "", "verdict", "", "answered", "", fmt::format("the sender's socket: {}", *o.answer));
     emit(pkt, "", "summary", "", "ANSWERED", "",
-         fmt::format("ANSWERED ({}): {}the reply came back, but where the packet was consumed was not "
-                     "traced (it left the traced addresses after {})",
-                     *o.answer, nat, o.last_hop ? "netns " + o.last_hop->ns_label : "the sender"));
+         fmt::format(
+             "ANSWERED ({}): {}the reply came back, but where the packet was consumed was not "
+             "traced (it left the traced addresses after {})",
+             *o.answer, nat, o.last_hop ? "netns " + o.last_hop->ns_label : "the sender"));
     return 0;
   }
   (void)timeout;
@@ -765,23 +811,26 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
       }
       emit(pkt, a_.netns->label, "sent", "", "", "",
            fmt::format("{} {}{} -> {}{}", nt::proto_name(flow_.proto), flow_.src,
-                       (flow_.proto == IPPROTO_ICMP ? " id " : ":") + std::to_string(*flow_.sport), flow_.dst,
-                       flow_.dport ? fmt::format(":{}", *flow_.dport) : ""));
+                       (flow_.proto == IPPROTO_ICMP ? " id " : ":") + std::to_string(*flow_.sport),
+                       flow_.dst, flow_.dport ? fmt::format(":{}", *flow_.dport) : ""));
     }
-    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(timeout));
     std::optional<Clock::time_point> settle; // a short wait for late events after an answer
     auto last_event = Clock::now();
     long long verdicts = 0;
     while (true) {
       auto until = settle ? std::min(*settle, deadline) : deadline;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
       if (left <= 0)
         break;
       std::vector<pollfd> fds;
       for (const auto &r : readers_)
         fds.push_back({r.fd(), POLLIN, 0});
       if (probe && !o.answer)
-        fds.push_back({probe->fd(), static_cast<short>(flow_.proto == IPPROTO_TCP ? POLLOUT : POLLIN), 0});
+        fds.push_back(
+            {probe->fd(), static_cast<short>(flow_.proto == IPPROTO_TCP ? POLLOUT : POLLIN), 0});
       if (bpf_)
         fds.push_back({bpf_->fd(), POLLIN, 0});
       fds.push_back({call_.interrupt_fd(), POLLIN, 0});
@@ -812,7 +861,8 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
         }
       if (o.drop && !settle)
         settle = Clock::now() + std::chrono::milliseconds(200);
-      bool answered = o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+      bool answered =
+          o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
       if (probe && (o.delivered || o.consumed) && (o.reply || answered) && (answered || !o.answer))
         break;
       if (o.kdrop && !settle)
@@ -834,8 +884,9 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
   for (const auto &r : readers_)
     lost += r.lost();
   if (bpf_ && bpf_->lost())
-    call_.warn(fmt::format("{} kernel trace events were lost (ring buffer full): the timeline may miss hops",
-                           bpf_->lost()));
+    call_.warn(fmt::format(
+        "{} kernel trace events were lost (ring buffer full): the timeline may miss hops",
+        bpf_->lost()));
   if (lost)
     call_.warn(fmt::format("{} nftables trace message batches were lost (socket overrun): the "
                            "timeline may miss rules",
@@ -894,7 +945,8 @@ int run_trace(Call &call) {
   if (!b)
     return call.fail(b.error());
   if (b->port && *dport && **dport != *b->port)
-    return call.fail(fmt::format("--to {} names port {} but --dport is {}", *to, *b->port, **dport), 2);
+    return call.fail(fmt::format("--to {} names port {} but --dport is {}", *to, *b->port, **dport),
+                     2);
 
   nt::Flow flow;
   flow.src = a->address;
@@ -910,9 +962,10 @@ int run_trace(Call &call) {
   std::optional<nt::Probe> probe;
   if (call.flag("probe")) {
     if (!a->netns)
-      return call.fail(fmt::format("--probe: no network namespace of this host has {}; --from must be "
-                                   "a container, a PID or one of their addresses",
-                                   a->address));
+      return call.fail(
+          fmt::format("--probe: no network namespace of this host has {}; --from must be "
+                      "a container, a PID or one of their addresses",
+                      a->address));
     auto p = nt::Probe::open(*a->netns, flow);
     if (!p)
       return call.fail(p.error(), p.error().code == rt::Errc::invalid_argument ? 2 : 1);
@@ -920,7 +973,8 @@ int run_trace(Call &call) {
     probe = std::move(*p);
   }
   if (!a->netns && !b->netns)
-    return call.fail(fmt::format("neither {} nor {} is in a network namespace of this host", *from, *to));
+    return call.fail(
+        fmt::format("neither {} nor {} is in a network namespace of this host", *from, *to));
 
   auto path = nt::path_namespaces(*a, *b, flow, *known);
   if (!path)
@@ -932,16 +986,19 @@ int run_trace(Call &call) {
         ns.label = e->netns->label;
   // A's namespace first, B's last, those between in between: the order a
   // forward packet meets them.
-  std::stable_partition(path->begin(), path->end(),
-                        [&](const nt::Netns &ns) { return a->netns && ns.inode == a->netns->inode; });
-  std::stable_partition(path->begin(), path->end(),
-                        [&](const nt::Netns &ns) { return !(b->netns && ns.inode == b->netns->inode); });
+  std::stable_partition(path->begin(), path->end(), [&](const nt::Netns &ns) {
+    return a->netns && ns.inode == a->netns->inode;
+  });
+  std::stable_partition(path->begin(), path->end(), [&](const nt::Netns &ns) {
+    return !(b->netns && ns.inode == b->netns->inode);
+  });
   for (const auto &ns : *path) {
     auto stale = nt::remove_stale_tables(ns);
     if (!stale)
       return call.fail(stale.error());
     if (*stale)
-      call.log(CTK_LOG_INFO, fmt::format("removed {} stale tracing table(s) in {}", *stale, ns.label));
+      call.log(CTK_LOG_INFO,
+               fmt::format("removed {} stale tracing table(s) in {}", *stale, ns.label));
   }
   Trace trace(call, *a, *b, flow, *path);
   // Readers first: an event between the table and its reader would be lost.
@@ -958,8 +1015,9 @@ int run_trace(Call &call) {
   std::string labels;
   for (const auto &ns : *path)
     labels += (labels.empty() ? "" : ", ") + ns.label;
-  call.log(CTK_LOG_INFO, fmt::format("tracing {} {} -> {}{} in {}", nt::proto_name(flow.proto), flow.src,
-                                     flow.dst, flow.dport ? fmt::format(":{}", *flow.dport) : "", labels));
+  call.log(CTK_LOG_INFO,
+           fmt::format("tracing {} {} -> {}{} in {}", nt::proto_name(flow.proto), flow.src,
+                       flow.dst, flow.dport ? fmt::format(":{}", *flow.dport) : "", labels));
   for (const auto &k : *known)
     trace.labels_[k.inode] = k.label;
   for (const auto &ns : *path)

@@ -28,11 +28,15 @@ TEST(NetTrace, ProbeRulesFollowTheProbesPort) {
   f.sport = 40000;
   auto text = nt::TraceTables::ruleset(f, "ctk_trace_1", false);
   // The SYN by the probe's own port (it survives a DNAT), and its answer.
-  EXPECT_NE(text.find("ip saddr 10.77.0.2 tcp sport 40000 tcp flags & (syn | ack) == syn meta nftrace set 1"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          "ip saddr 10.77.0.2 tcp sport 40000 tcp flags & (syn | ack) == syn meta nftrace set 1"),
+      std::string::npos)
       << text;
-  EXPECT_NE(text.find("ip daddr 10.77.0.2 tcp dport 40000 tcp flags & (syn | rst) != 0 meta nftrace set 1"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          "ip daddr 10.77.0.2 tcp dport 40000 tcp flags & (syn | rst) != 0 meta nftrace set 1"),
+      std::string::npos)
       << text;
   // First hooks, and the input marker last of all.
   EXPECT_NE(text.find("hook prerouting priority -32768"), std::string::npos);
@@ -54,10 +58,12 @@ TEST(NetTrace, PassiveRulesMatchBothDirections) {
   f.proto = IPPROTO_UDP;
   f.dport = 5353;
   auto text = nt::TraceTables::ruleset(f, "ctk_trace_9", false);
-  EXPECT_NE(text.find("ip saddr 10.77.0.2 ip daddr 10.77.0.3 meta l4proto udp udp dport 5353 meta nftrace set 1"),
+  EXPECT_NE(text.find("ip saddr 10.77.0.2 ip daddr 10.77.0.3 meta l4proto udp udp dport 5353 meta "
+                      "nftrace set 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("ip saddr 10.77.0.3 ip daddr 10.77.0.2 meta l4proto udp udp sport 5353 meta nftrace set 1"),
+  EXPECT_NE(text.find("ip saddr 10.77.0.3 ip daddr 10.77.0.2 meta l4proto udp udp sport 5353 meta "
+                      "nftrace set 1"),
             std::string::npos)
       << text;
 }

@@ -77,7 +77,7 @@ const char *proto_name(uint8_t proto);
 struct Peer {
   std::string device; // the veth in its namespace
   std::string peer_device;
-  Netns netns;        // where the peer is
+  Netns netns; // where the peer is
 };
 Result<std::map<uint64_t, std::vector<Peer>>> veth_peers(const std::vector<Netns> &candidates);
 
@@ -113,11 +113,11 @@ Result<int> rp_filter(const Netns &ns, const std::string &device);
 // Link state of the devices of a namespace: "eth0 up", "vb down (bridge br0 port disabled)".
 struct LinkState {
   std::string device;
-  bool up = false;         // IFF_UP
-  bool lower_up = false;   // carrier
-  std::string master;      // the bridge it is a port of
-  std::string port_state;  // "forwarding", "disabled", "blocking", ... for a bridge port
-  std::string peer_label;  // the namespace of a veth's peer, when known
+  bool up = false;        // IFF_UP
+  bool lower_up = false;  // carrier
+  std::string master;     // the bridge it is a port of
+  std::string port_state; // "forwarding", "disabled", "blocking", ... for a bridge port
+  std::string peer_label; // the namespace of a veth's peer, when known
 };
 Result<std::vector<LinkState>> link_states(const Netns &ns);
 
@@ -152,7 +152,7 @@ Result<int> count_trace_tables(const Netns &ns);
 struct NftEvent {
   std::string ns_label;
   uint32_t id = 0;
-  std::string type; // "rule", "return", "policy"
+  std::string type;   // "rule", "return", "policy"
   std::string family; // "ip", "inet", "bridge", ...
   std::string table;
   std::string chain;
