@@ -1,0 +1,218 @@
+// Packet tracing between two endpoints: which namespaces a flow crosses,
+// nftables tracing switched on for that flow only, a probe that sends its
+// packets, and a FIB explanation where no packet can exist.
+//
+//   namespace nt = ctk::rt::nettrace;
+//   auto ends = nt::resolve_endpoint("10.77.0.3", {});          // or a pid's namespace
+//   nt::Flow flow{.src = a.address, .dst = b.address, .proto = IPPROTO_TCP, .dport = 80};
+//   auto probe = nt::Probe::open(*a.netns, flow);                // bound: flow.sport known
+//   flow.sport = probe->sport();
+//   auto path = nt::path_namespaces(a, b, flow);                 // A's, B's and those between
+//   auto tables = nt::TraceTables::install(path, flow);          // ctk_trace_<pid> in each
+//   auto reader = nt::NftraceReader::open(ns);                   // one per namespace
+//   probe->send();  ...  poll(reader->fd()) ... reader->read(events);
+//
+// IPv4 only. Nothing here prints; the tables are removed by their owner's
+// destructor, and remove_stale_tables() clears those of a killed ctk.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ctk/runtime/core.h"
+#include "ctk/runtime/discovery.h"
+#include "ctk/runtime/net_inspect.h"
+
+namespace ctk::rt::nettrace {
+
+// A network namespace held open by descriptor, with the name a user knows
+// it by: a container's name, a /run/netns name, "host", or "netns:[inode]".
+struct Netns {
+  std::string label;
+  std::shared_ptr<UniqueFd> fd;
+  uint64_t inode = 0;
+  std::string path; // what it was opened from (/proc/PID/ns/net, /run/netns/NAME)
+};
+
+// The namespaces netinspect knows (the host's, every running container's,
+// /run/netns/*), each opened once; /run/netns names without "netns ".
+Result<std::vector<Netns>> list_namespaces(discovery::Resolver &r, const HostPaths &paths = {});
+// The namespace of an endpoint netinspect resolved, labelled as `known` has it.
+Result<Netns> netns_of(const netinspect::Endpoint &e, const std::vector<Netns> &known);
+
+// The IPv4 addresses configured in a namespace (global scope first).
+Result<std::vector<std::string>> ipv4_addresses(const Netns &ns);
+// The namespace among `candidates`, in their order, that has `address`.
+Result<std::optional<Netns>> owner_of_address(const std::string &address,
+                                              const std::vector<Netns> &candidates);
+
+// One end of a trace: an address, and the namespace it lives in when one
+// of ours has it (an address outside, such as 10.79.0.5, has none).
+struct Endpoint {
+  std::string label;
+  std::string address;
+  std::optional<uint16_t> port; // from "ADDR:PORT"
+  std::optional<Netns> netns;
+};
+
+struct Flow {
+  std::string src;
+  std::string dst;
+  uint8_t proto = IPPROTO_TCP;
+  std::optional<uint16_t> dport;
+  std::optional<uint16_t> sport; // the probe's source port (ICMP: echo id)
+};
+// "tcp", "udp", "icmp" to IPPROTO_*; invalid_argument otherwise.
+Result<uint8_t> parse_proto(std::string_view text);
+const char *proto_name(uint8_t proto);
+
+// The peer namespaces of every veth of `candidates` (netinspect resolves
+// IFLA_LINK_NETNSID by RTM_GETNSID), by the inode of the veth's namespace.
+struct Peer {
+  std::string device; // the veth in its namespace
+  std::string peer_device;
+  Netns netns; // where the peer is
+};
+Result<std::map<uint64_t, std::vector<Peer>>> veth_peers(const std::vector<Netns> &candidates);
+
+// The namespaces a flow from `a` to `b` can cross: A's, B's, the peers of
+// their veths (bridges, the host side), and the namespaces that own the
+// gateways the FIB names on the way (a router behind a bridge). Each once.
+Result<std::vector<Netns>> path_namespaces(const Endpoint &a, const Endpoint &b, const Flow &flow,
+                                           const std::vector<Netns> &candidates);
+
+// ---- FIB -------------------------------------------------------------------
+// One RTM_GETROUTE answer. `error` is the kernel's errno when the lookup
+// failed (ENETUNREACH for no route, EHOSTUNREACH, EACCES for prohibit, EXDEV
+// for a reverse-path failure with `iif`).
+struct FibResult {
+  int error = 0;
+  std::string type; // "unicast", "local", "unreachable", "blackhole", "prohibit"
+  std::string device;
+  std::string gateway;
+  std::string prefsrc;
+  std::string describe() const; // "via 10.77.0.254 dev eth0" / "no route (Network is unreachable)"
+};
+// Looks `dst` up in `ns`, as a locally sent packet (from `src` when given),
+// or as a packet arriving on `iif` (forwarding and rp_filter apply).
+Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
+                             const std::optional<std::string> &src = std::nullopt,
+                             const std::optional<std::string> &iif = std::nullopt);
+
+// The reverse-path filter mode that applies to packets arriving on `device`
+// in `ns`: the larger of net.ipv4.conf.all and conf.DEVICE rp_filter
+// (0 off, 1 strict, 2 loose).
+Result<int> rp_filter(const Netns &ns, const std::string &device);
+
+// Link state of the devices of a namespace: "eth0 up", "vb down (bridge br0 port disabled)".
+struct LinkState {
+  std::string device;
+  bool up = false;        // IFF_UP
+  bool lower_up = false;  // carrier
+  std::string master;     // the bridge it is a port of
+  std::string port_state; // "forwarding", "disabled", "blocking", ... for a bridge port
+  std::string peer_label; // the namespace of a veth's peer, when known
+};
+Result<std::vector<LinkState>> link_states(const Netns &ns);
+
+// ---- nftables tracing --------------------------------------------------------
+// ctk's temporary tables "ctk_trace_<pid>" (inet, and bridge where the
+// namespace has bridges) whose only rules set `meta nftrace set 1` for the
+// flow, at the first hooks. They never change a verdict. Removed when the
+// object dies (safe to run twice).
+class TraceTables {
+public:
+  static Result<TraceTables> install(const std::vector<Netns> &namespaces, const Flow &flow);
+  TraceTables(TraceTables &&) noexcept = default;
+  TraceTables &operator=(TraceTables &&) noexcept;
+  ~TraceTables();
+  Result<void> remove();
+  const std::string &name() const { return name_; }
+  // The nft text of the tracing rules (for tests and --verbose).
+  static std::string ruleset(const Flow &flow, const std::string &name, bool bridge);
+
+private:
+  TraceTables() = default;
+  std::string name_;
+  std::vector<std::pair<Netns, bool /*bridge table*/>> installed_;
+};
+// Deletes every ctk_trace_<pid> table in `ns` whose pid is not alive;
+// returns how many.
+Result<int> remove_stale_tables(const Netns &ns);
+// How many ctk_trace_* tables `ns` holds (for tests and checks).
+Result<int> count_trace_tables(const Netns &ns);
+
+// One NFT_MSG_TRACE event.
+struct NftEvent {
+  std::string ns_label;
+  uint32_t id = 0;
+  std::string type;   // "rule", "return", "policy"
+  std::string family; // "ip", "inet", "bridge", ...
+  std::string table;
+  std::string chain;
+  uint64_t handle = 0;
+  std::string verdict; // "accept", "drop", "continue", "jump X", "return", ...
+  std::string iif, oif;
+  // The packet as the hook saw it (before/after NAT shows here).
+  std::string saddr, daddr;
+  uint8_t proto = 0;
+  uint16_t sport = 0, dport = 0; // ICMP: id in sport, type in dport
+  uint8_t icmp_type = 0;
+  // Filled by the caller (netrules::find_rule): the rule's comment and text.
+  std::string comment;
+  std::string rule_text;
+};
+
+// Reads trace events of one namespace over nfnetlink (NFNLGRP_NFTRACE), from
+// a socket opened inside it. Non-blocking; poll fd().
+class NftraceReader {
+public:
+  static Result<NftraceReader> open(const Netns &ns);
+  int fd() const { return fd_.get(); }
+  // Appends what is queued; counts overruns (ENOBUFS) in lost().
+  Result<void> read(std::vector<NftEvent> &out);
+  uint64_t lost() const { return lost_; }
+  const Netns &netns() const { return ns_; }
+
+private:
+  NftraceReader(Netns ns, UniqueFd fd) : ns_(std::move(ns)), fd_(std::move(fd)) {}
+  Netns ns_;
+  UniqueFd fd_;
+  uint64_t lost_ = 0;
+  std::vector<char> buf_;
+};
+
+// ---- probe -------------------------------------------------------------------
+// Sends the flow's packets from inside a namespace: a TCP SYN (non-blocking
+// connect), a UDP datagram or an ICMP echo request (raw socket). The socket
+// is bound at open(), so the source port (ICMP: echo id) is known before the
+// tracing rules are written.
+class Probe {
+public:
+  static Result<Probe> open(const Netns &ns, const Flow &flow);
+  uint16_t sport() const { return sport_; }
+  int fd() const { return fd_.get(); }
+  // Sends one packet. An error here (ENETUNREACH: no route at the sender)
+  // means no packet left.
+  Result<void> send();
+  // After fd() polls ready: did the far end answer (SYN-ACK or RST, a UDP
+  // reply or port-unreachable, an echo reply)? "connected", "refused",
+  // "reply", or an error text ("No route to host"); nullopt if not yet.
+  std::optional<std::string> answer();
+
+private:
+  Probe() = default;
+  Flow flow_;
+  UniqueFd fd_;
+  uint16_t sport_ = 0;
+  uint16_t seq_ = 0;
+  bool connecting_ = false;
+};
+
+} // namespace ctk::rt::nettrace

@@ -1,0 +1,456 @@
+// nftables tracing for one flow: ctk's temporary tables that set nftrace on
+// the flow's packets, and the reader of NFT_MSG_TRACE events over nfnetlink.
+// (Rules are named from the events by netrules::find_rule.)
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+#include <nftables/libnftables.h>
+
+#include "ctk/runtime/net_trace.h"
+#include "ctk/runtime/ns.h"
+
+namespace ctk::rt::nettrace {
+
+namespace {
+
+constexpr std::string_view kPrefix = "ctk_trace_";
+
+// libnftables with its output in a buffer, run on the calling thread (which
+// is inside the namespace it must act on).
+Result<std::string> nft_text(const std::string &commands) {
+  std::unique_ptr<nft_ctx, void (*)(nft_ctx *)> ctx(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free);
+  if (!ctx)
+    return fail(Errc::io, "cannot create an nftables context");
+  nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_HANDLE);
+  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
+    return fail(Errc::io, "cannot buffer nftables output");
+  if (nft_run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
+    std::string err = nft_ctx_get_error_buffer(ctx.get());
+    err = std::string(trim(err.substr(0, err.find('\n'))));
+    return fail(Errc::io, err.empty() ? "nftables refused the commands" : err);
+  }
+  const char *out = nft_ctx_get_output_buffer(ctx.get());
+  return std::string(out ? out : "");
+}
+
+Result<std::string> nft_in(const Netns &ns, const std::string &commands) {
+  std::string out;
+  auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
+    auto t = nft_text(commands);
+    if (!t)
+      return tl::unexpected(t.error());
+    out = std::move(*t);
+    return {};
+  });
+  if (!r)
+    return tl::unexpected(r.error());
+  return out;
+}
+
+// "table inet ctk_trace_123" lines of `list tables`: (family, name).
+std::vector<std::pair<std::string, std::string>> trace_tables(const std::string &listing) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto line : split_lines(listing)) {
+    auto words = split(trim(line), ' ');
+    if (words.size() >= 3 && words[0] == "table" && words[2].rfind(kPrefix, 0) == 0)
+      out.emplace_back(std::string(words[1]), std::string(words[2]));
+  }
+  return out;
+}
+
+// nftables 1.0.6 has no "destroy": adding an existing table is a no-op,
+// so add-then-delete removes it whether or not it was there, in one transaction.
+std::string drop_table(const std::string &family, const std::string &name) {
+  return fmt::format("add table {0} {1}\ndelete table {0} {1}\n", family, name);
+}
+
+bool has_bridge(const Netns &ns) {
+  auto links = link_states(ns);
+  if (!links)
+    return false;
+  for (const auto &l : *links)
+    if (!l.master.empty())
+      return true;
+  return false;
+}
+
+std::string family_name(int f) {
+  switch (f) {
+  case NFPROTO_IPV4:
+    return "ip";
+  case NFPROTO_IPV6:
+    return "ip6";
+  case NFPROTO_INET:
+    return "inet";
+  case NFPROTO_BRIDGE:
+    return "bridge";
+  case NFPROTO_ARP:
+    return "arp";
+  case NFPROTO_NETDEV:
+    return "netdev";
+  default:
+    return fmt::format("family{}", f);
+  }
+}
+
+std::string verdict_name(int32_t code, const std::string &chain) {
+  switch (code) {
+  case NF_ACCEPT:
+    return "accept";
+  case NF_DROP:
+    return "drop";
+  case NF_STOLEN:
+    return "stolen";
+  case NF_QUEUE:
+    return "queue";
+  case NF_REPEAT:
+    return "repeat";
+  case NFT_CONTINUE:
+    return "continue";
+  case NFT_BREAK:
+    return "break";
+  case NFT_JUMP:
+    return "jump " + chain;
+  case NFT_GOTO:
+    return "goto " + chain;
+  case NFT_RETURN:
+    return "return";
+  default:
+    // A queue verdict carries its number in the high bits.
+    if ((code & NF_VERDICT_MASK) == NF_QUEUE)
+      return "queue";
+    return fmt::format("verdict {}", code);
+  }
+}
+
+struct Attr {
+  const char *data = nullptr;
+  size_t len = 0;
+};
+
+// Walks nlattrs into a table indexed by type.
+template <size_t N> void parse_attrs(const char *p, size_t len, Attr (&out)[N]) {
+  while (len >= NLA_HDRLEN) {
+    nlattr a;
+    std::memcpy(&a, p, sizeof a);
+    if (a.nla_len < NLA_HDRLEN || a.nla_len > len)
+      return;
+    unsigned type = a.nla_type & NLA_TYPE_MASK;
+    if (type < N)
+      out[type] = {p + NLA_HDRLEN, static_cast<size_t>(a.nla_len - NLA_HDRLEN)};
+    size_t step = NLA_ALIGN(a.nla_len);
+    if (step >= len)
+      return;
+    p += step;
+    len -= step;
+  }
+}
+
+uint32_t be32(const Attr &a) {
+  uint32_t v = 0;
+  if (a.len >= 4)
+    std::memcpy(&v, a.data, 4);
+  return ntohl(v);
+}
+uint64_t be64(const Attr &a) {
+  uint64_t v = 0;
+  if (a.len >= 8)
+    std::memcpy(&v, a.data, 8);
+  return be64toh(v);
+}
+std::string str(const Attr &a) {
+  if (!a.data)
+    return {};
+  return std::string(a.data, strnlen(a.data, a.len));
+}
+
+} // namespace
+
+// ---- tables --------------------------------------------------------------------
+
+std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool bridge) {
+  const char *p = proto_name(flow.proto);
+  std::vector<std::string> fwd, rev;
+  if (flow.sport) {
+    // The probe's own port (echo id) picks its packets out, before and after
+    // any address translation on the way.
+    if (flow.proto == IPPROTO_ICMP) {
+      fwd.push_back(
+          fmt::format("ip saddr {} icmp type echo-request icmp id {}", flow.src, *flow.sport));
+      rev.push_back(
+          fmt::format("ip daddr {} icmp type echo-reply icmp id {}", flow.src, *flow.sport));
+    } else if (flow.proto == IPPROTO_TCP) {
+      // The SYN and its answer (SYN-ACK or RST): the handshake's later
+      // segments would only repeat the path.
+      fwd.push_back(fmt::format("ip saddr {} tcp sport {} tcp flags & (syn | ack) == syn", flow.src,
+                                *flow.sport));
+      rev.push_back(fmt::format("ip daddr {} tcp dport {} tcp flags & (syn | rst) != 0", flow.src,
+                                *flow.sport));
+    } else {
+      fwd.push_back(fmt::format("ip saddr {} {} sport {}", flow.src, p, *flow.sport));
+      rev.push_back(fmt::format("ip daddr {} {} dport {}", flow.src, p, *flow.sport));
+    }
+    rev.push_back(fmt::format("ip daddr {} icmp type {{ destination-unreachable, time-exceeded }}",
+                              flow.src));
+  } else {
+    std::string port = flow.dport ? fmt::format(" {} dport {}", p, *flow.dport) : "";
+    std::string rport = flow.dport ? fmt::format(" {} sport {}", p, *flow.dport) : "";
+    // TCP: connection attempts (SYN) and their answers, as with a probe.
+    if (flow.proto == IPPROTO_TCP) {
+      port += " tcp flags & (syn | ack) == syn";
+      rport += " tcp flags & (syn | rst) != 0";
+    }
+    fwd.push_back(
+        fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.src, flow.dst, p, port));
+    rev.push_back(
+        fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.dst, flow.src, p, rport));
+  }
+  std::string rules;
+  for (const auto &m : fwd)
+    rules += fmt::format("    {} meta nftrace set 1\n", m);
+  for (const auto &m : rev)
+    rules += fmt::format("    {} meta nftrace set 1\n", m);
+  // Chains at the first hooks; "input" last of all marks local delivery (a
+  // traced rule there means every input filter let the packet through).
+  std::string out = fmt::format(
+      "table inet {} {{\n"
+      "  chain pre {{ type filter hook prerouting priority -32768; policy accept;\n{}  }}\n"
+      "  chain out {{ type filter hook output priority -32768; policy accept;\n{}  }}\n"
+      "  chain in {{ type filter hook input priority 32767; policy accept;\n",
+      name, rules, rules);
+  for (const auto &m : fwd)
+    out += fmt::format("    {} comment \"ctk: delivered\"\n", m);
+  out += "  }\n}\n";
+  if (bridge)
+    out += fmt::format(
+        "table bridge {} {{\n"
+        "  chain pre {{ type filter hook prerouting priority -32768; policy accept;\n{}  }}\n"
+        "}}\n",
+        name, rules);
+  return out;
+}
+
+Result<TraceTables> TraceTables::install(const std::vector<Netns> &namespaces, const Flow &flow) {
+  TraceTables t;
+  t.name_ = fmt::format("{}{}", kPrefix, getpid());
+  for (const auto &ns : namespaces) {
+    bool bridge = has_bridge(ns);
+    // Delete first: a table of a previous run of this pid would add rules twice.
+    std::string cmds = drop_table("inet", t.name_) + (bridge ? drop_table("bridge", t.name_) : "") +
+                       ruleset(flow, t.name_, bridge);
+    auto r = nft_in(ns, cmds);
+    if (!r) {
+      (void)t.remove();
+      return tl::unexpected(
+          r.error().wrap(fmt::format("cannot install the tracing table in {}", ns.label)));
+    }
+    t.installed_.emplace_back(ns, bridge);
+  }
+  return t;
+}
+
+TraceTables &TraceTables::operator=(TraceTables &&o) noexcept {
+  if (this != &o) {
+    (void)remove();
+    name_ = std::move(o.name_);
+    installed_ = std::move(o.installed_);
+  }
+  return *this;
+}
+
+TraceTables::~TraceTables() {
+  (void)remove();
+}
+
+Result<void> TraceTables::remove() {
+  Result<void> first;
+  for (const auto &[ns, bridge] : installed_) {
+    std::string cmds = drop_table("inet", name_);
+    if (bridge)
+      cmds += drop_table("bridge", name_);
+    auto r = nft_in(ns, cmds);
+    if (!r && first)
+      first = tl::unexpected(
+          r.error().wrap(fmt::format("cannot remove the tracing table in {}", ns.label)));
+  }
+  installed_.clear();
+  return first;
+}
+
+Result<int> remove_stale_tables(const Netns &ns) {
+  auto listing = nft_in(ns, "list tables");
+  if (!listing)
+    return wrap(listing, fmt::format("cannot list the tables of {}", ns.label));
+  int removed = 0;
+  for (const auto &[family, name] : trace_tables(*listing)) {
+    unsigned long long pid;
+    if (!parse_uint(std::string_view(name).substr(kPrefix.size()), pid))
+      continue;
+    if (pid == static_cast<unsigned long long>(getpid()) ||
+        (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+      continue; // a live trace of another ctk
+    auto r = nft_in(ns, drop_table(family, name));
+    if (!r)
+      return wrap(r, fmt::format("cannot remove stale table {} {} in {}", family, name, ns.label));
+    ++removed;
+  }
+  return removed;
+}
+
+Result<int> count_trace_tables(const Netns &ns) {
+  auto listing = nft_in(ns, "list tables");
+  if (!listing)
+    return wrap(listing, fmt::format("cannot list the tables of {}", ns.label));
+  return static_cast<int>(trace_tables(*listing).size());
+}
+
+// ---- reader --------------------------------------------------------------------
+
+namespace {
+// Interface names of a namespace by index, read once when the reader opens.
+std::map<uint32_t, std::string> &ifnames_of(uint64_t inode) {
+  static std::map<uint64_t, std::map<uint32_t, std::string>> all;
+  return all[inode];
+}
+} // namespace
+
+Result<NftraceReader> NftraceReader::open(const Netns &ns) {
+  UniqueFd fd;
+  auto &names = ifnames_of(ns.inode);
+  auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
+    fd = UniqueFd(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER));
+    if (!fd)
+      return fail_errno("cannot open an nfnetlink socket");
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    if (bind(fd.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0)
+      return fail_errno("cannot bind an nfnetlink socket");
+    int group = NFNLGRP_NFTRACE;
+    if (setsockopt(fd.get(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
+      return fail_errno("cannot join the nftables trace group");
+    // Room for bursts; FORCE passes rmem_max as root.
+    int size = 4 << 20;
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    if (struct if_nameindex *list = if_nameindex()) {
+      for (auto *i = list; i->if_index; ++i)
+        names[i->if_index] = i->if_name;
+      if_freenameindex(list);
+    }
+    return {};
+  });
+  if (!r)
+    return tl::unexpected(
+        r.error().wrap(fmt::format("cannot read nftables traces in {}", ns.label)));
+  return NftraceReader(ns, std::move(fd));
+}
+
+Result<void> NftraceReader::read(std::vector<NftEvent> &out) {
+  if (buf_.empty())
+    buf_.resize(64 * 1024);
+  auto &names = ifnames_of(ns_.inode);
+  auto ifname = [&](const Attr &a) -> std::string {
+    if (!a.data)
+      return {};
+    uint32_t idx = be32(a);
+    auto it = names.find(idx);
+    return it != names.end() ? it->second : fmt::format("if{}", idx);
+  };
+  for (;;) {
+    ssize_t n = recv(fd_.get(), buf_.data(), buf_.size(), 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return {};
+      if (errno == ENOBUFS) {
+        ++lost_; // the socket overran: events were dropped by the kernel
+        continue;
+      }
+      if (errno == EINTR)
+        continue;
+      return fail_errno(fmt::format("cannot read nftables traces in {}", ns_.label));
+    }
+    size_t len = static_cast<size_t>(n);
+    for (auto *h = reinterpret_cast<nlmsghdr *>(buf_.data()); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE))
+        continue;
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nfgenmsg)))
+        continue;
+      auto *g = static_cast<nfgenmsg *>(NLMSG_DATA(h));
+      Attr at[NFTA_TRACE_MAX + 1] = {};
+      const char *p = static_cast<char *>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(nfgenmsg));
+      parse_attrs(p, h->nlmsg_len - NLMSG_LENGTH(sizeof(nfgenmsg)), at);
+      NftEvent ev;
+      ev.ns_label = ns_.label;
+      ev.family = family_name(g->nfgen_family);
+      ev.id = be32(at[NFTA_TRACE_ID]);
+      switch (be32(at[NFTA_TRACE_TYPE])) {
+      case NFT_TRACETYPE_POLICY:
+        ev.type = "policy";
+        break;
+      case NFT_TRACETYPE_RETURN:
+        ev.type = "return";
+        break;
+      case NFT_TRACETYPE_RULE:
+        ev.type = "rule";
+        break;
+      default:
+        ev.type = "other";
+      }
+      ev.table = str(at[NFTA_TRACE_TABLE]);
+      ev.chain = str(at[NFTA_TRACE_CHAIN]);
+      ev.handle = be64(at[NFTA_TRACE_RULE_HANDLE]);
+      if (at[NFTA_TRACE_VERDICT].data) {
+        Attr v[NFTA_VERDICT_MAX + 1] = {};
+        parse_attrs(at[NFTA_TRACE_VERDICT].data, at[NFTA_TRACE_VERDICT].len, v);
+        ev.verdict = verdict_name(static_cast<int32_t>(be32(v[NFTA_VERDICT_CODE])),
+                                  str(v[NFTA_VERDICT_CHAIN]));
+      } else if (at[NFTA_TRACE_POLICY].data) {
+        ev.verdict = verdict_name(static_cast<int32_t>(be32(at[NFTA_TRACE_POLICY])), "");
+      }
+      ev.iif = ifname(at[NFTA_TRACE_IIF]);
+      ev.oif = ifname(at[NFTA_TRACE_OIF]);
+      const Attr &nh = at[NFTA_TRACE_NETWORK_HEADER];
+      if (nh.len >= sizeof(iphdr)) {
+        iphdr ip;
+        std::memcpy(&ip, nh.data, sizeof ip);
+        if (ip.version == 4) {
+          char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+          inet_ntop(AF_INET, &ip.saddr, s, sizeof s);
+          inet_ntop(AF_INET, &ip.daddr, d, sizeof d);
+          ev.saddr = s;
+          ev.daddr = d;
+          ev.proto = ip.protocol;
+        }
+      }
+      const Attr &th = at[NFTA_TRACE_TRANSPORT_HEADER];
+      if (th.len >= 8) {
+        auto *b = reinterpret_cast<const uint8_t *>(th.data);
+        if (ev.proto == IPPROTO_ICMP) {
+          ev.icmp_type = b[0];
+          ev.dport = b[0];
+          ev.sport = static_cast<uint16_t>(b[4] << 8 | b[5]);
+        } else {
+          ev.sport = static_cast<uint16_t>(b[0] << 8 | b[1]);
+          ev.dport = static_cast<uint16_t>(b[2] << 8 | b[3]);
+        }
+      }
+      out.push_back(std::move(ev));
+    }
+  }
+}
+
+} // namespace ctk::rt::nettrace
