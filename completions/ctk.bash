@@ -13,13 +13,14 @@ _ctk_values() {
     esac
 }
 
-_ctk_commands="cgroup commit completion debug diff exec help history images import inspect kill layers load logs nsenter pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
+_ctk_commands="cgroup commit completion debug diff exec help history images import inspect kill layers load logs net nsenter pidmap plugins port ps rm rmi run save start stats stop system tag top version wait"
 
 _ctk_group() {
     case "$1" in
     cgroup) echo "watch" ;;
     diff) echo "packages" ;;
     layers) echo "ci findings summary tree" ;;
+    net) echo "rules topology topology tree trace" ;;
     system) echo "check prune" ;;
     esac
 }
@@ -150,6 +151,30 @@ _ctk_command() {
         opts="--follow -f --tail -n --timestamps -t --since --help"
         valopts="--tail:none -n:none --since:none"
         poskinds="container"
+        stop=0
+        ;;
+    "net rules")
+        opts="--format --help"
+        valopts="--format:none"
+        poskinds="container"
+        stop=0
+        ;;
+    "net topology")
+        opts="--tree --format --help"
+        valopts="--format:none"
+        poskinds="container"
+        stop=0
+        ;;
+    "net topology tree")
+        opts="--format --help"
+        valopts="--format:none"
+        poskinds="container"
+        stop=0
+        ;;
+    "net trace")
+        opts="--from --to --proto --dport --probe --count --timeout --format --help"
+        valopts="--from:container --to:container --proto:none --dport:none --count:none --timeout:none --format:none"
+        poskinds=""
         stop=0
         ;;
     "nsenter")

@@ -75,6 +75,11 @@ complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a
 complete -c ctk -n '__ctk_using layers; and test (count (__ctk_words)) -eq 1' -a 'tree' -d 'Show the merged filesystem of an image, path by path'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'load' -d 'Load images from an archive or OCI layout'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'logs' -d 'Print a container\'s output'
+complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'net' -d 'command group'
+complete -c ctk -n '__ctk_using net; and test (count (__ctk_words)) -eq 1' -a 'rules' -d 'The netfilter rules that can touch a container\'s traffic, with counters'
+complete -c ctk -n '__ctk_using net; and test (count (__ctk_words)) -eq 1' -a 'topology' -d 'Network namespaces, bridges, veths and the containers that own them'
+complete -c ctk -n '__ctk_using net; and test (count (__ctk_words)) -eq 1' -a 'topology tree' -d 'Network topology as a tree: namespace, bridge, ports, peers'
+complete -c ctk -n '__ctk_using net; and test (count (__ctk_words)) -eq 1' -a 'trace' -d 'Follow packets from A to B: each hop, the rule that decided, the drop reason'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'nsenter' -d 'Run a program with namespaces of other processes'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'pidmap' -d 'Map host PIDs to containers and in-container PIDs'
 complete -c ctk -n 'test (count (__ctk_words)) -eq 0' -a 'plugins' -d 'List plugins, loaded and refused'
@@ -246,6 +251,33 @@ complete -c ctk -n '__ctk_using logs' -l timestamps -s t -d 'Prefix each line wi
 complete -c ctk -n '__ctk_using logs' -l since -x -d 'Only lines from TIME on: RFC 3339, unix seconds, or a duration ago (10m, 1h30m)'
 complete -c ctk -n '__ctk_using logs' -l help -d 'Print help'
 complete -c ctk -n '__ctk_using logs' -a '(__ctk_values container)'
+
+# net rules
+complete -c ctk -n '__ctk_using net rules' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using net rules' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using net rules' -a '(__ctk_values container)'
+
+# net topology
+complete -c ctk -n '__ctk_using net topology' -l tree -d 'Namespace -> bridge -> ports -> veth peer -> container, as an indented tree'
+complete -c ctk -n '__ctk_using net topology' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using net topology' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using net topology' -a '(__ctk_values container)'
+
+# net topology tree
+complete -c ctk -n '__ctk_using net topology tree' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using net topology tree' -l help -d 'Print help'
+complete -c ctk -n '__ctk_using net topology tree' -a '(__ctk_values container)'
+
+# net trace
+complete -c ctk -n '__ctk_using net trace' -l from -x -a '(__ctk_values container)' -d 'Sender: a container (name, ID prefix, docker://NAME, ...), a host PID (pid://N) or an IPv4 address'
+complete -c ctk -n '__ctk_using net trace' -l to -x -a '(__ctk_values container)' -d 'Receiver: a container (name, ID prefix, docker://NAME, ...), a host PID (pid://N) or an IPv4 address (ADDR:PORT sets --dport)'
+complete -c ctk -n '__ctk_using net trace' -l proto -x -d 'Protocol of the flow: tcp, udp or icmp'
+complete -c ctk -n '__ctk_using net trace' -l dport -x -d 'Destination port of the flow (tcp, udp)'
+complete -c ctk -n '__ctk_using net trace' -l probe -d 'Send the flow\'s packets from inside A\'s network namespace (TCP SYN, UDP datagram, ICMP echo)'
+complete -c ctk -n '__ctk_using net trace' -l count -x -d 'Packets to report (with --probe: packets sent, one after the other\'s verdict)'
+complete -c ctk -n '__ctk_using net trace' -l timeout -x -d 'Seconds to wait for each packet\'s verdict (a failed neighbour resolution takes about 3 s)'
+complete -c ctk -n '__ctk_using net trace' -l format -x -d 'Output format'
+complete -c ctk -n '__ctk_using net trace' -l help -d 'Print help'
 
 # nsenter
 complete -c ctk -n '__ctk_using nsenter' -l all -s a -d 'enter all namespaces'

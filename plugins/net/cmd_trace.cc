@@ -816,11 +816,13 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
     }
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(timeout));
-    std::optional<Clock::time_point> settle; // a short wait for late events after an answer
+    // A short wait for late events after an answer or a drop; max() = not settling.
+    constexpr auto kNotSettling = Clock::time_point::max();
+    auto settle = kNotSettling;
     auto last_event = Clock::now();
     long long verdicts = 0;
     while (true) {
-      auto until = settle ? std::min(*settle, deadline) : deadline;
+      auto until = std::min(settle, deadline);
       auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
       if (left <= 0)
@@ -859,19 +861,19 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
           emit(pkt, a_.netns->label, "answer", "", *a, "", "what the sender's socket saw");
           settle = Clock::now() + std::chrono::milliseconds(300);
         }
-      if (o.drop && !settle)
+      if (o.drop && settle == kNotSettling)
         settle = Clock::now() + std::chrono::milliseconds(200);
       bool answered =
           o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
       if (probe && (o.delivered || o.consumed) && (o.reply || answered) && (answered || !o.answer))
         break;
-      if (o.kdrop && !settle)
+      if (o.kdrop && settle == kNotSettling)
         settle = Clock::now() + std::chrono::milliseconds(200);
       if (!probe && (o.drop || (o.delivered && o.reply))) {
         // Passive: each end is one packet's verdict.
         finish(0, o, timeout);
         o = Outcome{};
-        settle.reset();
+        settle = kNotSettling;
         if (++verdicts >= count)
           break;
       }
