@@ -369,6 +369,25 @@ LegacyCounters legacy_counters_from(const Ruleset &legacy) {
   for (const auto &r : legacy.rules)
     if (r.source == Source::iptables_legacy)
       c.rules[{r.family, r.table, r.chain, r.position}] = r;
+  for (const auto &ch : legacy.chains) {
+    if (ch.source != Source::iptables_legacy || !ch.base() || !ch.packets)
+      continue;
+    Rule r;
+    r.source = ch.source;
+    r.family = ch.family;
+    r.table = ch.table;
+    r.chain = ch.name;
+    r.hook = ch.hook;
+    r.priority = ch.priority;
+    r.position = 0;
+    r.packets = ch.packets;
+    r.bytes = ch.bytes;
+    r.verdict = ch.policy;
+    std::string upper = ch.policy;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    r.text = fmt::format("-P {} {}", ch.name, upper);
+    c.rules[{r.family, r.table, r.chain, 0}] = std::move(r);
+  }
   return c;
 }
 

@@ -1,6 +1,7 @@
 // iptables-save (-c) output to the rule model: iptables-nft's tables (for
 // the arguments nftables' JSON leaves out) and legacy iptables' tables.
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <set>
 
@@ -257,6 +258,19 @@ Result<Ruleset> parse_iptables_save(std::string_view text, Source source, std::s
         c.hook = hook_of(c.name);
         c.type = table == "nat" ? "nat" : table == "mangle" ? "route" : "filter";
         c.priority = table_priority(table, c.name);
+        // "[packets:bytes]" after the policy (iptables-save -c).
+        if (w.size() >= 3 && w[2].size() > 2 && w[2].front() == '[' && w[2].back() == ']') {
+          auto counts = w[2].substr(1, w[2].size() - 2);
+          auto colon = counts.find(':');
+          uint64_t pk = 0, by = 0;
+          if (colon != std::string_view::npos &&
+              std::from_chars(counts.data(), counts.data() + colon, pk).ec == std::errc{} &&
+              std::from_chars(counts.data() + colon + 1, counts.data() + counts.size(), by).ec ==
+                  std::errc{}) {
+            c.packets = pk;
+            c.bytes = by;
+          }
+        }
       }
       chains.insert(c.name);
       rs.chains.push_back(std::move(c));

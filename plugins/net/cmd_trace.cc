@@ -687,10 +687,11 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
       for (const auto &c : rt::netrules::counters_advanced(before, *after)) {
         if (c.verdict != "drop" && c.verdict.rfind("reject", 0) != 0)
           continue;
-        std::string rule =
-            fmt::format("iptables-legacy {} {} rule {}", c.table, c.chain, c.position);
-        emit(pkt, ns.label, "rule",
-             fmt::format("legacy {} {} rule {}", c.table, c.chain, c.position), c.verdict, "",
+        // Position 0 is the chain's policy: the packet reached its end.
+        std::string which = c.position ? fmt::format("rule {}", c.position) : "policy";
+        std::string rule = fmt::format("iptables-legacy {} {} {}", c.table, c.chain, which);
+        emit(pkt, ns.label, "rule", fmt::format("legacy {} {} {}", c.table, c.chain, which),
+             c.verdict, "",
              fmt::format("{} (counter +{})", c.text, c.packets.value_or(0)));
         emit(pkt, ns.label, "verdict", "", "dropped", "", rule + " (NETFILTER_DROP)");
         std::string seen =

@@ -147,6 +147,11 @@ netlab_ipt_legacy_drop() {
     nl_in "$1-br" iptables-legacy -A FORWARD -s "$NETLAB_A_IP" -d "$NETLAB_B_IP" -p tcp --dport 80 -j DROP
 }
 
+# (h2) docker-on-legacy's shape: iptables-legacy FORWARD policy DROP, no rule.
+netlab_ipt_legacy_policy_drop() {
+    nl_in "$1-br" iptables-legacy -P FORWARD DROP
+}
+
 # netlab_tcp_ok P FROM IP PORT: a TCP connect from namespace P-FROM succeeds within 2 s.
 netlab_tcp_ok() {
     nl_in "$1-$2" timeout 2 bash -c "exec 3<>/dev/tcp/$3/$4" 2>/dev/null

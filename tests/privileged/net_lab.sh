@@ -10,7 +10,7 @@ command -v iptables-legacy >/dev/null || skip_or_fail "iptables-legacy is missin
 P=ctklab$$
 on_exit netlab_down $P
 
-for fault in none nft_drop ipt_nft_drop no_route_sender port_down rp_filter dnat ipt_legacy_drop; do
+for fault in none nft_drop ipt_nft_drop no_route_sender port_down rp_filter dnat ipt_legacy_drop ipt_legacy_policy_drop; do
     netlab_up $P || fail "netlab_up"
     netlab_tcp_ok $P a $NETLAB_B_IP 80 || fail "$fault: a → b:80 before the fault"
     expect_eq "a's holder is in a" "$(readlink /proc/$NETLAB_A_PID/ns/net)" "$(stat -L -c 'net:[%i]' /run/netns/$P-a)"

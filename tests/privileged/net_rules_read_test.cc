@@ -69,7 +69,7 @@ TEST(NetRulesRead, LegacyCounterNamesTheDropAndNftHandleFindsTheRule) {
             0);
   auto before = netrules::legacy_counters(fd->get());
   ASSERT_TRUE(before) << before.error().message();
-  ASSERT_EQ(before->rules.size(), 1u);
+  ASSERT_EQ(before->rules.size(), 4u); // the rule and the INPUT, FORWARD, OUTPUT policies
   EXPECT_EQ(legacy_tables(ns), "filter\n"); // the one the rule made, nothing else
   // Three datagrams the legacy rule drops (sendto may report EPERM: fine).
   run(ns.in() + "bash -c 'for i in 1 2 3; do echo x >/dev/udp/127.0.0.9/9; done'");

@@ -130,6 +130,14 @@ expect_contains "(h) legacy drop" "$s" "DROPPED in netns $P-br"
 expect_contains "(h) legacy rule" "$s" "iptables-legacy filter FORWARD rule 1 \"-A FORWARD -s 10.77.0.2/32 -d 10.77.0.3/32 -p tcp -m tcp --dport 80 -j DROP\""
 no_tables "(h)"
 
+# (h2) a legacy chain's policy: named by the policy's counter.
+lab
+netlab_ipt_legacy_policy_drop $P || fail "netlab_ipt_legacy_policy_drop"
+s=$(summary --from pid://$A --to pid://$B --dport 80 --probe)
+expect_contains "(h2) legacy policy drop" "$s" "DROPPED in netns $P-br"
+expect_contains "(h2) legacy policy" "$s" "iptables-legacy filter FORWARD policy \"-P FORWARD DROP\""
+no_tables "(h2)"
+
 # Interrupted (SIGINT) and killed (SIGKILL) traces: the first removes its
 # tables itself, the next run removes those of the killed one.
 lab

@@ -231,7 +231,7 @@ TEST(NetRules, LegacyCountersNameTheRuleThatAdvanced) {
   auto rs = parse_iptables_save(fixture("iptables-legacy-save.txt"), Source::iptables_legacy, "ip");
   ASSERT_TRUE(rs);
   auto before = legacy_counters_from(*rs);
-  ASSERT_EQ(before.rules.size(), 2u);
+  ASSERT_EQ(before.rules.size(), 5u); // two rules and the three policies
   auto after = before;
   after.rules[{"ip", "filter", "FORWARD", 1}].packets = 3;
   auto hit = counters_advanced(before, after);
@@ -244,6 +244,26 @@ TEST(NetRules, LegacyCountersNameTheRuleThatAdvanced) {
   // The mark match is opaque, and the legacy rule has no handle.
   EXPECT_TRUE((before.rules[{"ip", "filter", "FORWARD", 2}].may()));
   EXPECT_TRUE(to_json(hit[0])["handle"].is_null());
+}
+
+TEST(NetRules, LegacyPolicyCountersNameAPolicyDrop) {
+  auto rs = parse_iptables_save("*filter\n:INPUT ACCEPT [5:300]\n:FORWARD DROP [7:420]\n"
+                                ":DOCKER - [0:0]\n[0:0] -A FORWARD -j DOCKER\nCOMMIT\n",
+                                Source::iptables_legacy, "ip");
+  ASSERT_TRUE(rs);
+  auto before = legacy_counters_from(*rs);
+  const auto &policy = before.rules[{"ip", "filter", "FORWARD", 0}];
+  EXPECT_EQ(policy.text, "-P FORWARD DROP");
+  EXPECT_EQ(policy.verdict, "drop");
+  EXPECT_EQ(policy.packets, 7u);
+  EXPECT_EQ(policy.bytes, 420u);
+  EXPECT_FALSE((before.rules.count({"ip", "filter", "DOCKER", 0}))); // a user chain has no policy
+  auto after = before;
+  after.rules[{"ip", "filter", "FORWARD", 0}].packets = 8;
+  auto hit = counters_advanced(before, after);
+  ASSERT_EQ(hit.size(), 1u);
+  EXPECT_EQ(hit[0].position, 0);
+  EXPECT_EQ(hit[0].packets, 1u);
 }
 
 TEST(NetRules, MalformedInputIsAnErrorNamingTheLine) {

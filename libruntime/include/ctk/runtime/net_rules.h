@@ -80,6 +80,9 @@ struct Chain {
   std::string type, hook, policy; // empty for a regular chain
   std::string device;             // netdev/inet ingress chains
   int priority = 0;
+  // The policy's counters (iptables-save's ":FORWARD DROP [12:720]"): the
+  // packets that reached the end of a base chain.
+  std::optional<uint64_t> packets, bytes;
   bool base() const { return !hook.empty(); }
 };
 
@@ -152,7 +155,9 @@ struct LegacyKey {
   auto operator<=>(const LegacyKey &) const = default;
 };
 struct LegacyCounters {
-  std::map<LegacyKey, Rule> rules; // each with packets/bytes
+  // Each with packets/bytes. A base chain's policy is position 0, as the
+  // rule "-P CHAIN POLICY" with the policy as its verdict.
+  std::map<LegacyKey, Rule> rules;
 };
 Result<LegacyCounters> legacy_counters(int netns_fd);
 LegacyCounters legacy_counters_from(const Ruleset &legacy); // from parsed legacy rules
