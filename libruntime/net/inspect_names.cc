@@ -154,6 +154,16 @@ std::string sysctl_path(std::string_view prefix, std::string_view iface, std::st
   return out;
 }
 
+int effective_rp_filter(const std::map<std::string, std::string> &sysctls,
+                        const std::string &iface) {
+  auto mode = [&](const std::string &conf) {
+    auto it = sysctls.find(fmt::format("net.ipv4.conf.{}.rp_filter", conf));
+    long long v = 0;
+    return it != sysctls.end() && parse_int(trim(it->second), v) ? static_cast<int>(v) : 0;
+  };
+  return std::max(mode("all"), mode(iface));
+}
+
 std::vector<IfAddr> Endpoint::addresses() const {
   std::vector<IfAddr> out;
   for (const auto &i : ifaces)

@@ -192,6 +192,22 @@ Result<void> read_rest(Snapshot &s) {
 
 } // namespace
 
+Result<int> rp_filter(int netns_fd, const std::string &iface) {
+  std::map<std::string, std::string> sysctls;
+  auto r = ns::in_netns(netns_fd, [&]() -> Result<void> {
+    for (const std::string &conf : {std::string("all"), iface}) {
+      auto v = read_file("/proc/sys/" + sysctl_path("net.ipv4.conf", conf, "rp_filter"));
+      if (!v)
+        return tl::unexpected(v.error());
+      sysctls[fmt::format("net.ipv4.conf.{}.rp_filter", conf)] = *v;
+    }
+    return {};
+  });
+  if (!r)
+    return tl::unexpected(r.error().wrap(fmt::format("cannot read rp_filter of {}", iface)));
+  return effective_rp_filter(sysctls, iface);
+}
+
 Result<Snapshot> snapshot(const NetnsRef &ref, int netns_fd) {
   Snapshot s;
   s.ns = ref;

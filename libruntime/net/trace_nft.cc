@@ -78,7 +78,7 @@ std::string drop_table(const std::string &family, const std::string &name) {
 }
 
 bool has_bridge(const Netns &ns) {
-  auto links = link_states(ns);
+  auto links = netinspect::read_links(ns.fd->get());
   if (!links)
     return false;
   for (const auto &l : *links)

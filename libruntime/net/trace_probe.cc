@@ -180,44 +180,6 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
   return out;
 }
 
-Result<int> rp_filter(const Netns &ns, const std::string &device) {
-  int mode = 0;
-  auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
-    // /proc/sys/net answers for the namespace of the thread that opens it.
-    for (const auto &conf : {std::string("all"), device}) {
-      auto text = read_file(fmt::format("/proc/sys/net/ipv4/conf/{}/rp_filter", conf));
-      if (!text)
-        return tl::unexpected(text.error());
-      long long v = 0;
-      if (parse_int(trim(*text), v) && v > mode)
-        mode = static_cast<int>(v);
-    }
-    return {};
-  });
-  if (!r)
-    return tl::unexpected(
-        r.error().wrap(fmt::format("cannot read rp_filter of {} in {}", device, ns.label)));
-  return mode;
-}
-
-Result<std::vector<LinkState>> link_states(const Netns &ns) {
-  auto links = netinspect::read_links(ns.fd->get());
-  if (!links)
-    return tl::unexpected(links.error().wrap(fmt::format("cannot read the links of {}", ns.label)));
-  std::vector<LinkState> out;
-  for (const auto &l : *links) {
-    LinkState s;
-    s.device = l.name;
-    s.up = l.up;
-    s.lower_up =
-        l.operstate != "down" && l.operstate != "lowerlayerdown" && l.operstate != "notpresent";
-    s.master = l.master;
-    s.port_state = l.port_state;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
   auto src = parse_ip4(flow.src);
   if (!src)

@@ -92,12 +92,7 @@ ordered_json sysctls_json(const ni::Snapshot &s, const std::string &iface) {
     if (!per_if || k.starts_with("net.ipv4.conf.all.") || k.starts_with(mine))
       out[k] = v;
   }
-  auto num = [&](const std::string &k) {
-    auto it = s.sysctls.find(k);
-    long long v = 0;
-    return it != s.sysctls.end() && rt::parse_int(it->second, v) ? v : 0LL;
-  };
-  out["EffectiveRpFilter"] = std::max(num("net.ipv4.conf.all.rp_filter"), num(mine + "rp_filter"));
+  out["EffectiveRpFilter"] = ni::effective_rp_filter(s.sysctls, iface);
   return out;
 }
 

@@ -26,7 +26,13 @@ namespace ctk::plugins::net {
 namespace {
 
 namespace nt = rt::nettrace;
+namespace ni = rt::netinspect;
 using Clock = std::chrono::steady_clock;
+
+// Whether a link has carrier, from its operational state.
+bool has_carrier(const ni::Iface &l) {
+  return l.operstate != "down" && l.operstate != "lowerlayerdown" && l.operstate != "notpresent";
+}
 
 bool is_ipv4(const std::string &s) {
   in_addr a{};
@@ -555,10 +561,10 @@ void Trace::explain_no_route(long long pkt, const rt::Error &why) {
   std::string fdesc = fib ? fib->describe() : fib.error().message();
   emit(pkt, ns.label, "fib", fmt::format("route to {}", flow_.dst),
        fib && fib->error ? "no route" : "", "", fdesc);
-  if (auto links = nt::link_states(ns))
+  if (auto links = ni::read_links(ns.fd->get()))
     for (const auto &l : *links)
-      if (l.device != "lo")
-        emit(pkt, ns.label, "link", l.device, l.up ? (l.lower_up ? "up" : "no carrier") : "down",
+      if (l.name != "lo")
+        emit(pkt, ns.label, "link", l.name, l.up ? (has_carrier(l) ? "up" : "no carrier") : "down",
              "", "");
   emit(pkt, ns.label, "verdict", "", "no route", "",
        fmt::format("no packet left: {}", why.message()));
@@ -576,21 +582,21 @@ std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o,
   for (const auto &ns : path_) {
     if (!only.empty() && ns.label != only)
       continue;
-    auto links = nt::link_states(ns);
+    auto links = ni::read_links(ns.fd->get());
     if (!links)
       continue;
     for (const auto &l : *links) {
-      if (l.device == "lo")
+      if (l.name == "lo")
         continue;
       bool port_blocked =
           !l.master.empty() && !l.port_state.empty() && l.port_state != "forwarding";
-      if (l.up && l.lower_up && !port_blocked)
+      if (l.up && has_carrier(l) && !port_blocked)
         continue;
-      std::string state = !l.up ? "down" : !l.lower_up ? "no carrier" : "port " + l.port_state;
-      std::string what = l.master.empty() ? l.device
-                                          : fmt::format("{} (port of {}, {})", l.device, l.master,
+      std::string state = !l.up ? "down" : !has_carrier(l) ? "no carrier" : "port " + l.port_state;
+      std::string what = l.master.empty() ? l.name
+                                          : fmt::format("{} (port of {}, {})", l.name, l.master,
                                                         l.port_state.empty() ? "?" : l.port_state);
-      emit(pkt, ns.label, "link", l.device, state, "", what);
+      emit(pkt, ns.label, "link", l.name, state, "", what);
       causes.push_back(fmt::format("{} {} in netns {}", what, state, ns.label));
     }
   }
@@ -620,7 +626,7 @@ std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o,
          fib->error ? "no route" : "", "", fib->describe());
     // A forwarding lookup that fails for a source the namespace cannot
     // route back to, with rp_filter on, is the reverse-path filter.
-    auto rpf = nt::rp_filter(ns, iif);
+    auto rpf = ni::rp_filter(ns.fd->get(), iif);
     auto back = nt::fib_lookup(ns, saddr);
     if ((fib->error == EXDEV || fib->error == EINVAL) && rpf && *rpf > 0) {
       std::string route_back = back ? back->describe() : back.error().message();
@@ -691,8 +697,7 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
         std::string which = c.position ? fmt::format("rule {}", c.position) : "policy";
         std::string rule = fmt::format("iptables-legacy {} {} {}", c.table, c.chain, which);
         emit(pkt, ns.label, "rule", fmt::format("legacy {} {} {}", c.table, c.chain, which),
-             c.verdict, "",
-             fmt::format("{} (counter +{})", c.text, c.packets.value_or(0)));
+             c.verdict, "", fmt::format("{} (counter +{})", c.text, c.packets.value_or(0)));
         emit(pkt, ns.label, "verdict", "", "dropped", "", rule + " (NETFILTER_DROP)");
         std::string seen =
             o.last_hop && o.last_hop->ns_label == ns.label ? where_of(*o.last_hop) : "";

@@ -73,6 +73,15 @@ TEST(NetInspectNames, SysctlPathKeepsDotsOfInterfaceNames) {
   EXPECT_EQ(sysctl_path("net.ipv4.ip_forward", "", ""), "net/ipv4/ip_forward");
 }
 
+TEST(NetInspectNames, EffectiveRpFilterIsTheStricterOfAllAndTheInterface) {
+  std::map<std::string, std::string> s = {{"net.ipv4.conf.all.rp_filter", "0\n"},
+                                          {"net.ipv4.conf.eth0.100.rp_filter", "2"}};
+  EXPECT_EQ(effective_rp_filter(s, "eth0.100"), 2);
+  s["net.ipv4.conf.all.rp_filter"] = "1";
+  EXPECT_EQ(effective_rp_filter(s, "eth1"), 1); // no entry for eth1: conf.all decides
+  EXPECT_EQ(effective_rp_filter({}, "eth0"), 0);
+}
+
 discovery::Container ctr(std::string name, std::string id,
                          discovery::Runtime rt = discovery::Runtime::docker) {
   discovery::Container c;

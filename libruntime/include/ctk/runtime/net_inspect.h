@@ -236,4 +236,11 @@ std::string neigh_state_name(int state);
 // ("net.ipv4.conf", "eth0.100", "rp_filter") -> "net/ipv4/conf/eth0.100/rp_filter".
 std::string sysctl_path(std::string_view prefix, std::string_view iface, std::string_view leaf);
 
+// The reverse-path filter mode that applies to packets arriving on `iface`:
+// the kernel uses max(net.ipv4.conf.all.rp_filter, conf.IFACE.rp_filter)
+// (0 off, 1 strict, 2 loose). From sysctls keyed as Snapshot::sysctls are.
+int effective_rp_filter(const std::map<std::string, std::string> &sysctls, const std::string &iface);
+// The same, read in the namespace of `netns_fd`.
+Result<int> rp_filter(int netns_fd, const std::string &iface);
+
 } // namespace ctk::rt::netinspect

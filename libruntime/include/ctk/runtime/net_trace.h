@@ -105,21 +105,6 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
                              const std::optional<std::string> &src = std::nullopt,
                              const std::optional<std::string> &iif = std::nullopt);
 
-// The reverse-path filter mode that applies to packets arriving on `device`
-// in `ns`: the larger of net.ipv4.conf.all and conf.DEVICE rp_filter
-// (0 off, 1 strict, 2 loose).
-Result<int> rp_filter(const Netns &ns, const std::string &device);
-
-// Link state of the devices of a namespace: "eth0 up", "vb down (bridge br0 port disabled)".
-struct LinkState {
-  std::string device;
-  bool up = false;        // IFF_UP
-  bool lower_up = false;  // carrier
-  std::string master;     // the bridge it is a port of
-  std::string port_state; // "forwarding", "disabled", "blocking", ... for a bridge port
-  std::string peer_label; // the namespace of a veth's peer, when known
-};
-Result<std::vector<LinkState>> link_states(const Netns &ns);
 
 // ---- nftables tracing --------------------------------------------------------
 // ctk's temporary tables "ctk_trace_<pid>" (inet, and bridge where the
