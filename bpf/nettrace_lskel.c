@@ -45,6 +45,7 @@ int nettrace_lskel_load(const struct nettrace_lskel_config *cfg, struct nettrace
   l->skel->rodata->cfg_any_b = cfg->any_b;
   l->skel->rodata->cfg_naddrs = cfg->naddrs;
   l->skel->rodata->cfg_max_packets = cfg->max_packets;
+  l->skel->rodata->cfg_attach_only = cfg->attach_only;
   if (cfg->naddrs <= NETTRACE_FAST_ADDRS)
     memcpy((void *)l->skel->rodata->cfg_addrs, cfg->addrs, cfg->naddrs * sizeof(cfg->addrs[0]));
   *step = "load";

@@ -19,6 +19,7 @@ struct nettrace_lskel_config {
   uint8_t any_a;  /* an empty side: any address */
   uint8_t any_b;
   uint32_t max_packets; /* 0: no limit */
+  uint8_t attach_only;  /* every program returns at once (see FlowFilter) */
   /* Up to NETTRACE_FAST_ADDRS addresses, compared inline; with more, naddrs
    * is their count and the caller fills the addrs map. */
   uint32_t naddrs;

@@ -288,6 +288,7 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   cfg.any_b = f.side_b.empty() ? 1 : 0;
   cfg.naddrs = static_cast<uint32_t>(bits.size());
   cfg.max_packets = f.max_packets;
+  cfg.attach_only = f.attach_only ? 1 : 0;
   if (bits.size() <= NETTRACE_FAST_ADDRS) {
     size_t i = 0;
     for (const auto &[key, value] : bits) {

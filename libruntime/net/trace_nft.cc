@@ -2,9 +2,11 @@
 // the flow's packets, and the reader of NFT_MSG_TRACE events over nfnetlink.
 // (Rules are named from the events by netrules::find_rule.)
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/ip.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,13 +16,17 @@
 #include <linux/netlink.h>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nftables/libnftables.h>
+#include <nlohmann/json.hpp>
 
 #include "ctk/runtime/net_trace.h"
 #include "ctk/runtime/ns.h"
+#include "ctk/runtime/proc.h"
 
 namespace ctk::rt::nettrace {
 
@@ -243,9 +249,46 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
   return out;
 }
 
-Result<TraceTables> TraceTables::install(const std::vector<Netns> &namespaces, const Flow &flow) {
+namespace {
+
+// /proc/PID/stat's starttime, 0 when PID does not exist: with the PID it
+// tells a ctk that still runs from a reused PID.
+uint64_t start_time_of(pid_t pid) {
+  proc::ScanOptions opt;
+  opt.fields = proc::kStartTime;
+  auto p = proc::read_process(pid, opt);
+  return p ? p->start_time : 0;
+}
+
+// <record_dir>/PID.json: {"pid", "start_time", "namespaces": [{"label", "path", "inode"}]}.
+Result<std::string> write_record(const std::string &dir, const std::vector<Netns> &namespaces) {
+  if (auto r = make_dirs(dir, 0700); !r)
+    return wrap(r, fmt::format("cannot create {}", dir));
+  nlohmann::json j;
+  j["pid"] = getpid();
+  j["start_time"] = start_time_of(getpid());
+  j["namespaces"] = nlohmann::json::array();
+  for (const auto &ns : namespaces)
+    j["namespaces"].push_back({{"label", ns.label}, {"path", ns.path}, {"inode", ns.inode}});
+  std::string path = fmt::format("{}/{}.json", dir, getpid());
+  if (auto r = write_file_atomic(path, j.dump() + "\n", 0600); !r)
+    return wrap(r, "cannot record the tracing tables");
+  return path;
+}
+
+} // namespace
+
+Result<TraceTables> TraceTables::install(const std::vector<Netns> &namespaces, const Flow &flow,
+                                         const std::string &record_dir) {
   TraceTables t;
   t.name_ = fmt::format("{}{}", kPrefix, getpid());
+  // The record first: a ctk killed at any later point leaves a way back.
+  if (!record_dir.empty()) {
+    auto rec = write_record(record_dir, namespaces);
+    if (!rec)
+      return tl::unexpected(rec.error());
+    t.record_ = std::move(*rec);
+  }
   for (const auto &ns : namespaces) {
     bool bridge = has_bridge(ns);
     // Delete first: a table of a previous run of this pid would add rules twice.
@@ -266,6 +309,7 @@ TraceTables &TraceTables::operator=(TraceTables &&o) noexcept {
   if (this != &o) {
     (void)remove();
     name_ = std::move(o.name_);
+    record_ = std::exchange(o.record_, {});
     installed_ = std::move(o.installed_);
   }
   return *this;
@@ -287,25 +331,86 @@ Result<void> TraceTables::remove() {
           r.error().wrap(fmt::format("cannot remove the tracing table in {}", ns.label)));
   }
   installed_.clear();
+  // Kept if a table stayed: once this process is gone the next run retries.
+  if (first && !record_.empty())
+    ::unlink(record_.c_str());
+  record_.clear();
   return first;
 }
 
-Result<int> remove_stale_tables(const Netns &ns) {
+namespace {
+// Deletes the ctk_trace_<pid> tables in `ns` of a pid that is gone, or is
+// `reused` (a record showed that pid's ctk is gone although the pid lives).
+Result<int> remove_tables_of_the_gone(const Netns &ns, pid_t reused) {
   auto listing = nft_in(ns, "list tables");
   if (!listing)
     return wrap(listing, fmt::format("cannot list the tables of {}", ns.label));
   int removed = 0;
   for (const auto &[family, name] : trace_tables(*listing)) {
     unsigned long long pid;
-    if (!parse_uint(std::string_view(name).substr(kPrefix.size()), pid))
+    if (!parse_uint(std::string_view(name).substr(kPrefix.size()), pid) || pid > INT32_MAX)
       continue;
-    if (pid == static_cast<unsigned long long>(getpid()) ||
-        (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
-      continue; // a live trace of another ctk
+    bool gone = static_cast<pid_t>(pid) == reused ||
+                (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+    if (static_cast<pid_t>(pid) == getpid() || !gone)
+      continue; // ours, or a live trace of another ctk
     auto r = nft_in(ns, drop_table(family, name));
     if (!r)
       return wrap(r, fmt::format("cannot remove stale table {} {} in {}", family, name, ns.label));
     ++removed;
+  }
+  return removed;
+}
+} // namespace
+
+Result<int> remove_stale_tables(const Netns &ns) {
+  return remove_tables_of_the_gone(ns, 0);
+}
+
+Result<int> remove_stale_records(const std::string &record_dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(record_dir, ec);
+  if (ec)
+    return ec == std::errc::no_such_file_or_directory
+               ? Result<int>(0)
+               : fail(Errc::io, fmt::format("cannot read {}: {}", record_dir, ec.message()));
+  int removed = 0;
+  for (const auto &entry : it) {
+    const std::string path = entry.path().string();
+    if (entry.path().extension() != ".json")
+      continue;
+    auto text = read_file(path);
+    if (!text)
+      continue; // removed by another run meanwhile
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("pid")) {
+      ::unlink(path.c_str()); // a record cut short by a crash; nothing to go by
+      continue;
+    }
+    auto pid = j.value("pid", 0);
+    auto start = j.value("start_time", uint64_t{0});
+    if (pid > 0 && start && start_time_of(pid) == start)
+      continue; // that ctk still runs
+    bool complete = true;
+    for (const auto &n : j.value("namespaces", nlohmann::json::array())) {
+      Netns ns;
+      ns.label = n.value("label", "");
+      ns.path = n.value("path", "");
+      ns.inode = n.value("inode", uint64_t{0});
+      auto fd = open_fd(ns.path, O_RDONLY);
+      struct stat st {};
+      if (!fd || ::fstat(fd->get(), &st) != 0 || st.st_ino != ns.inode)
+        continue; // the namespace is gone, and its tables with it
+      ns.fd = std::make_shared<UniqueFd>(std::move(*fd));
+      auto r = remove_tables_of_the_gone(ns, static_cast<pid_t>(pid));
+      if (!r) {
+        complete = false;
+        continue;
+      }
+      removed += *r;
+    }
+    if (complete)
+      ::unlink(path.c_str());
   }
   return removed;
 }

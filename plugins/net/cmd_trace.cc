@@ -1000,6 +1000,15 @@ int run_trace(Call &call) {
   std::stable_partition(path->begin(), path->end(), [&](const nt::Netns &ns) {
     return !(b->netns && ns.inode == b->netns->inode);
   });
+  // A killed ctk's tables: wherever its record says, and in case a record
+  // is missing (a ctk older than records), in the namespaces of this path.
+  const std::string records = call.run_root() + "/net-trace";
+  auto recorded = nt::remove_stale_records(records);
+  if (!recorded)
+    return call.fail(recorded.error());
+  if (*recorded)
+    call.log(CTK_LOG_INFO,
+             fmt::format("removed {} stale tracing table(s) a killed ctk left", *recorded));
   for (const auto &ns : *path) {
     auto stale = nt::remove_stale_tables(ns);
     if (!stale)
@@ -1016,7 +1025,7 @@ int run_trace(Call &call) {
       return call.fail(r.error());
     trace.readers_.push_back(std::move(*r));
   }
-  auto tables = nt::TraceTables::install(*path, flow);
+  auto tables = nt::TraceTables::install(*path, flow, records);
   if (!tables)
     return call.fail(tables.error());
   trace.table_ = tables->name();

@@ -2,8 +2,9 @@
 //
 //   ctk_net_trace_bench ready N A B           start/stop SkbTracer N times; ms per start
 //   ctk_net_trace_bench trace A B PORT [MAX]  trace udp A<->B:PORT until stdin closes,
-//                                             following at most MAX packets (0: all);
-//                                             prints "ready", then events and lost
+//                                             following at most MAX packets (0: all,
+//                                             "floor": the programs attached, returning
+//                                             at once); prints "ready", then events and lost
 //   ctk_net_trace_bench send IP PORT COUNT    COUNT UDP datagrams of 64 bytes
 //   ctk_net_trace_bench recv PORT COUNT       receives until COUNT or 1 s of silence;
 //                                             prints "received pps"
@@ -71,9 +72,10 @@ int ready(int n, const char *a, const char *b) {
   return 0;
 }
 
-int trace(const char *a, const char *b, uint16_t port, uint32_t max_packets) {
+int trace(const char *a, const char *b, uint16_t port, uint32_t max_packets, bool floor) {
   auto f = udp_flow(a, b, port);
   f.max_packets = max_packets;
+  f.attach_only = floor;
   auto t = SkbTracer::start(f);
   if (!t) {
     std::fprintf(stderr, "%s\n", t.error().message().c_str());
@@ -158,7 +160,8 @@ int main(int argc, char **argv) {
     return ready(std::atoi(argv[2]), argv[3], argv[4]);
   if (mode == "trace" && (argc == 5 || argc == 6))
     return trace(argv[2], argv[3], static_cast<uint16_t>(std::atoi(argv[4])),
-                 argc == 6 ? static_cast<uint32_t>(std::atol(argv[5])) : 0);
+                 argc == 6 ? static_cast<uint32_t>(std::atol(argv[5])) : 0,
+                 argc == 6 && std::string(argv[5]) == "floor");
   if (mode == "send" && argc == 5)
     return send(argv[2], static_cast<uint16_t>(std::atoi(argv[3])), std::atol(argv[4]));
   if (mode == "recv" && argc == 4)

@@ -9,6 +9,11 @@
 #     Also the measured flow with FlowFilter.max_packets = 100 (what a
 #     `ctk net trace --count` would ask for): the rest of the flow then
 #     costs what an unrelated flow does.
+#   - the floor: the same programs attached to the same tracepoints, each
+#     returning at once. Every packet of the host pays this much for the
+#     attachment the tracer needs (the kernel's tracepoint and BPF dispatch,
+#     behind retpolines here), whatever the programs do; "ctk over the
+#     floor" is what ctk's own filtering costs on top.
 # Runs interleave the cases round after round, since the 2 cores are shared
 # with other work; ratios use the best rate of each case (the least
 # disturbed run, as the other benchmarks keep the best time), medians are
@@ -114,9 +119,12 @@ read -r rmin rmed rmax rcpu < <("$BENCH" ready 20 10.77.0.2 10.77.0.3) || fail "
 echo "  wall $rmin / $rmed / $rmax   cpu $rcpu   (load average: $(cut -d' ' -f1 /proc/loadavg))"
 
 measure >/dev/null # warm up: neighbours, caches
-none=() unrel=() traced=() bounded=()
+none=() floor=() unrel=() traced=() bounded=()
 for r in $(seq 1 "$ROUNDS"); do
     none+=("$(measure)")
+    start_tracer 10.99.0.2 10.99.0.3 floor
+    floor+=("$(measure)")
+    stop_tracer
     start_tracer 10.99.0.2 10.99.0.3
     unrel+=("$(measure)")
     stop_tracer
@@ -127,23 +135,27 @@ for r in $(seq 1 "$ROUNDS"); do
     start_tracer 10.77.0.2 10.77.0.3 100
     bounded+=("$(measure)")
     stop_tracer
-    echo "  round $r: none ${none[-1]}  unrelated ${unrel[-1]}  traced ${traced[-1]} (events, lost: $traced_result)  traced max 100 ${bounded[-1]}"
+    echo "  round $r: none ${none[-1]}  floor ${floor[-1]}  unrelated ${unrel[-1]}  traced ${traced[-1]} (events, lost: $traced_result)  traced max 100 ${bounded[-1]}"
 done
 # summary ARRAY_NAME best|median
 summary() { local -n values=$1; printf '%s\n' "${values[@]}" | grep . | "$2"; }
 b_none=$(summary none best) m_none=$(summary none median)
+b_floor=$(summary floor best) m_floor=$(summary floor median)
 b_unrel=$(summary unrel best) m_unrel=$(summary unrel median)
 b_traced=$(summary traced best) m_traced=$(summary traced median)
 b_bounded=$(summary bounded best) m_bounded=$(summary bounded median)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+r_floor=$(ratio "$b_floor" "$b_none")
 r_unrel=$(ratio "$b_unrel" "$b_none")
 r_traced=$(ratio "$b_traced" "$b_none")
 r_bounded=$(ratio "$b_bounded" "$b_none")
 echo "UDP pps a -> b over a bridge, $PACKETS packets, best (median) of $ROUNDS rounds:"
 echo "  no tracer        $b_none ($m_none)"
+echo "  attach floor     $b_floor ($m_floor)  ratio $r_floor (medians $(ratio "$m_floor" "$m_none"))"
 echo "  unrelated flow   $b_unrel ($m_unrel)  ratio $r_unrel (target >= 0.95; medians $(ratio "$m_unrel" "$m_none"))"
 echo "  traced flow      $b_traced ($m_traced)  ratio $r_traced (target >= 0.80; medians $(ratio "$m_traced" "$m_none"))"
 echo "  traced, max 100  $b_bounded ($m_bounded)  ratio $r_bounded (medians $(ratio "$m_bounded" "$m_none"))"
+echo "  ctk over the floor (unrelated / floor): $(ratio "$b_unrel" "$b_floor") (medians $(ratio "$m_unrel" "$m_floor"))"
 if [ "$CHECK" = 1 ]; then
     awk -v r="$rmed" 'BEGIN { exit !(r < 100) }' || fail "attach-to-ready $rmed ms >= 100 ms"
     awk -v r="$r_unrel" 'BEGIN { exit !(r >= 0.95) }' || fail "unrelated ratio $r_unrel < 0.95"

@@ -158,6 +158,26 @@ nl_in $P-br nft list tables | grep -q "ctk_trace_$tp" || fail "the killed trace'
 s=$(summary --from pid://$A --to pid://$B --dport 80 --probe)
 expect_contains "after kill -9" "$s" "DELIVERED"
 no_tables "after kill -9 and a new run"
+[ -z "$(ls "$T/run/net-trace" 2>/dev/null)" ] || fail "records left: $(ls "$T/run/net-trace")"
+
+# Killed again, and the next run traces another lab: the killed one's record
+# leads that run to the tables in namespaces it does not trace.
+"$CTK_BIN" --root "$T/root" --run-root "$T/run" net trace --from pid://$A --to pid://$B --dport 81 --timeout 60 >/dev/null 2>&1 &
+tp=$!
+wait_until 10 sh -c "nsenter --net=/run/netns/$P-br nft list tables | grep -q ctk_trace_$tp" ||
+    fail "no tracing table while tracing"
+kill -9 $tp
+wait $tp 2>/dev/null
+[ -f "$T/run/net-trace/$tp.json" ] || fail "no record of the killed trace in $T/run/net-trace"
+nl_in $P-br nft list tables | grep -q "ctk_trace_$tp" || fail "the killed trace's table is already gone (test is void)"
+P2=ctktq$$
+on_exit netlab_down $P2
+netlab_up $P2 || fail "netlab_up $P2"
+trace --from pid://$(pid_in $P2-a) --to pid://$(pid_in $P2-b) --dport 80 --probe >/dev/null 2>"$T/err" ||
+    fail "trace in $P2: $(cat "$T/err")"
+no_tables "after kill -9 and a run elsewhere"
+[ -z "$(ls "$T/run/net-trace")" ] || fail "records left: $(ls "$T/run/net-trace")"
+netlab_down $P2
 
 # Bad input: one line naming the thing and the cause, non-zero, nothing left.
 bad() {

@@ -1,10 +1,18 @@
 // The pure parts of ctk net trace: protocols, the tracing tables' rules (the
-// only thing ctk adds to a namespace's netfilter) and FIB descriptions.
+// only thing ctk adds to a namespace's netfilter), FIB descriptions and the
+// records that lead a later run to a killed trace's tables.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
 
 #include "ctk/runtime/net_trace.h"
+#include "ctk/runtime/proc.h"
 
 namespace nt = ctk::rt::nettrace;
 
@@ -83,4 +91,36 @@ TEST(NetTrace, FibDescription) {
   nt::FibResult bh;
   bh.type = "blackhole";
   EXPECT_EQ(bh.describe(), "route type blackhole");
+}
+
+// Records of killed traces: one whose ctk still runs is kept, a cut-short
+// one and one whose namespaces are all gone are deleted (nothing to remove).
+TEST(NetTrace, StaleRecords) {
+  char tmpl[] = "/tmp/ctk-nt-records.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  EXPECT_EQ(nt::remove_stale_records(dir + "/none").value_or(-1), 0); // no directory yet
+
+  // Ours (pid and start time of this process) with a namespace that exists.
+  auto self = ctk::rt::proc::read_process(getpid(), {});
+  ASSERT_TRUE(self);
+  auto write = [&](const std::string &name, const std::string &text) {
+    ASSERT_TRUE(ctk::rt::write_file_atomic(dir + "/" + name, text));
+  };
+  write("live.json", fmt::format(R"({{"pid":{},"start_time":{},"namespaces":[]}})", getpid(),
+                                 self->start_time));
+  // The same pid with another start time: a reused pid, the record is stale.
+  write("reused.json", fmt::format(R"({{"pid":{},"start_time":{},"namespaces":
+      [{{"label":"gone","path":"/run/netns/ctk-no-such-ns-{}","inode":1}}]}})",
+                                   getpid(), self->start_time + 1, getpid()));
+  write("cut.json", R"({"pid":12)");
+  write("other.txt", "not a record");
+  auto removed = nt::remove_stale_records(dir);
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(*removed, 0);
+  EXPECT_EQ(access((dir + "/live.json").c_str(), F_OK), 0);
+  EXPECT_NE(access((dir + "/reused.json").c_str(), F_OK), 0);
+  EXPECT_NE(access((dir + "/cut.json").c_str(), F_OK), 0);
+  EXPECT_EQ(access((dir + "/other.txt").c_str(), F_OK), 0);
+  std::filesystem::remove_all(dir);
 }

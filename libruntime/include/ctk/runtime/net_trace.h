@@ -13,7 +13,9 @@
 //   probe->send();  ...  poll(reader->fd()) ... reader->read(events);
 //
 // IPv4 only. Nothing here prints; the tables are removed by their owner's
-// destructor, and remove_stale_tables() clears those of a killed ctk.
+// destructor. A killed ctk cannot remove its own: install() records where
+// it put them (<run_root>/net-trace/PID.json), and remove_stale_records()
+// in the next run clears them wherever they are.
 #pragma once
 
 #include <netinet/in.h>
@@ -113,8 +115,12 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
 // object dies (safe to run twice).
 class TraceTables {
 public:
-  static Result<TraceTables> install(const std::vector<Netns> &namespaces, const Flow &flow);
-  TraceTables(TraceTables &&) noexcept = default;
+  // With `record_dir` (e.g. /run/ctk/net-trace), first writes there which
+  // namespaces will get a table, and deletes that record once every table
+  // is removed again.
+  static Result<TraceTables> install(const std::vector<Netns> &namespaces, const Flow &flow,
+                                     const std::string &record_dir = {});
+  TraceTables(TraceTables &&) noexcept = default; // the moved-from object owns nothing
   TraceTables &operator=(TraceTables &&) noexcept;
   ~TraceTables();
   Result<void> remove();
@@ -125,8 +131,14 @@ public:
 private:
   TraceTables() = default;
   std::string name_;
+  std::string record_; // the record's path, if install() wrote one
   std::vector<std::pair<Netns, bool /*bridge table*/>> installed_;
 };
+// For every record in `record_dir` whose ctk process is gone (or its PID
+// reused): remove_stale_tables() in each recorded namespace that still
+// exists (one that is gone took its tables along), then the record.
+// Returns how many tables were removed.
+Result<int> remove_stale_records(const std::string &record_dir);
 // Deletes every ctk_trace_<pid> table in `ns` whose pid is not alive;
 // returns how many.
 Result<int> remove_stale_tables(const Netns &ns);

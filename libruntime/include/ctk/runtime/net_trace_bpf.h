@@ -54,6 +54,10 @@ struct FlowFilter {
   // ARP included) after this many; those already followed are reported to
   // their end. 0: no limit. Bounds the cost of tracing a busy flow.
   uint32_t max_packets = 0;
+  // Attach every program but let each return at once, following nothing:
+  // what the attachment alone costs each packet of the host, the floor
+  // under any filter (for tests/bench/net_trace_bench.sh).
+  bool attach_only = false;
 };
 
 enum class SkbEventKind { receive, queue, xmit, drop, consume, arp, neigh };
