@@ -37,9 +37,10 @@ std::string chain_cell(const nr::Rule &r) {
   return fmt::format("{} ({}/{})", r.chain, r.hook, r.priority);
 }
 
-void emit_rule(Call &call, const std::string &netns, const nr::Rule &r) {
-  auto rec = call.record();
-  rec.field("Kind", "rule");
+// The fields every row has; `text` is the RULE cell.
+void rule_fields(rt::plugin::Record &rec, std::string_view kind, const std::string &netns, const nr::Rule &r,
+                 const std::string &text, const std::string &verdict) {
+  rec.field("Kind", kind);
   rec.field("Netns", netns);
   rec.field("Source", nr::source_name(r.source));
   rec.field("Table", r.family + " " + r.table);
@@ -49,11 +50,16 @@ void emit_rule(Call &call, const std::string &netns, const nr::Rule &r) {
             r.source == nr::Source::iptables_legacy ? std::string("-") : std::to_string(r.handle));
   rec.field("Packets", r.packets);
   rec.field("Bytes", r.bytes);
-  rec.field("Rule", r.text);
-  rec.field("Verdict", r.verdict.empty() ? std::string("continue") : r.verdict);
+  rec.field("Rule", text);
+  rec.field("Verdict", verdict);
   rec.field("May", r.may() ? "may" : "");
   rec.field("Comment", r.comment);
   rec.field("Detail", ordered_json(nr::to_json(r)));
+}
+
+void emit_rule(Call &call, const std::string &netns, const nr::Rule &r) {
+  auto rec = call.record();
+  rule_fields(rec, "rule", netns, r, r.text, r.verdict.empty() ? "continue" : r.verdict);
 }
 
 void emit_publication(Call &call, const std::string &netns, const nr::Publication &p,
@@ -68,21 +74,7 @@ void emit_publication(Call &call, const std::string &netns, const nr::Publicatio
   std::string text = fmt::format("host {}{} → {}:{} (rule {})", hostport(p.host_addr, p.host_port),
                                  p.proto.empty() ? "" : "/" + p.proto, who, p.port, ref);
   auto rec = call.record();
-  rec.field("Kind", "publication");
-  rec.field("Netns", netns);
-  rec.field("Source", nr::source_name(r.source));
-  rec.field("Table", r.family + " " + r.table);
-  rec.field("Chain", chain_cell(r));
-  rec.field("Position", r.position);
-  rec.field("Handle",
-            r.source == nr::Source::iptables_legacy ? std::string("-") : std::to_string(r.handle));
-  rec.field("Packets", r.packets);
-  rec.field("Bytes", r.bytes);
-  rec.field("Rule", "PUBLISHED " + text);
-  rec.field("Verdict", r.verdict);
-  rec.field("May", r.may() ? "may" : "");
-  rec.field("Comment", r.comment);
-  rec.field("Detail", ordered_json(nr::to_json(r)));
+  rule_fields(rec, "publication", netns, r, "PUBLISHED " + text, r.verdict);
   rec.field("Publication", ordered_json{{"Proto", p.proto},
                                         {"HostAddr", p.host_addr},
                                         {"HostPort", p.host_port},
