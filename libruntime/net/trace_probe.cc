@@ -237,7 +237,9 @@ Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
                : flow.proto == IPPROTO_UDP ? SOCK_DGRAM
                                            : SOCK_RAW;
     // An ICMP probe of an IPv6 flow is ICMPv6 whatever the caller said.
-    int proto = is_icmp(flow.proto) ? (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) : flow.proto;
+    int proto = flow.proto;
+    if (is_icmp(flow.proto))
+      proto = v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
     p.fd_ = UniqueFd(socket(src->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto));
     if (!p.fd_)
       return fail_errno(fmt::format("cannot open a {} socket", proto_name(flow.proto)));

@@ -185,6 +185,9 @@ struct Outcome {
   std::set<uint64_t> skbs;                // forward skbs of this packet
   std::map<uint64_t, uint64_t> skb_ns;    // skb -> the namespace it was last seen in
   std::optional<std::string> answer;      // what the probe's socket said
+  // A next hop whose neighbour entry failed (ARP or neighbour discovery got
+  // no answer): netns inode, and the words for the summary.
+  std::optional<std::pair<uint64_t, std::string>> neigh_failed;
 };
 
 class Trace {
@@ -426,6 +429,11 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     where = fmt::format("neigh {} {}", ev.daddr, ev.ifname);
     detail = fmt::format("{} ({}){}", ev.neigh_state, ev.neigh_event,
                          ev.lladdr.empty() ? "" : " " + ev.lladdr);
+    if (ev.neigh_state.find("FAILED") != std::string::npos && !o.neigh_failed)
+      o.neigh_failed.emplace(ev.netns_inode,
+                             fmt::format("neighbour {} on {} FAILED (no answer to {})", ev.daddr,
+                                         ev.ifname,
+                                         ev.family == AF_INET6 ? "neighbour discovery" : "ARP"));
     break;
   case nt::SkbEventKind::arp:
     where =
@@ -741,6 +749,9 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     std::string netns = label_of(k.netns_inode);
     std::string dev = o.klast && o.klast->netns_inode == k.netns_inode ? o.klast->ifname : k.ifname;
     std::vector<std::string> causes = causes_in(pkt, o, netns);
+    // The packet waited for a next hop that never answered.
+    if (o.neigh_failed && o.neigh_failed->first == k.netns_inode)
+      causes.insert(causes.begin(), o.neigh_failed->second);
     emit(pkt, netns, "verdict", "", "dropped", "",
          fmt::format("{} at {}", k.reason_name, k.location_sym));
     emit(pkt, "", "summary", "", "DROPPED", "",
@@ -994,7 +1005,9 @@ int run_trace(Call &call) {
   flow.family = *family;
   flow.src = a->address;
   flow.dst = b->address;
-  flow.proto = *proto == IPPROTO_ICMP && *family == AF_INET6 ? IPPROTO_ICMPV6 : *proto;
+  flow.proto = *proto;
+  if (flow.proto == IPPROTO_ICMP && flow.family == AF_INET6)
+    flow.proto = IPPROTO_ICMPV6; // --proto icmp of an IPv6 flow
   if (*dport)
     flow.dport = static_cast<uint16_t>(**dport);
   else if (b->port)

@@ -130,6 +130,18 @@ table inet labfw {
 EOF
 }
 
+# (b, IPv6) the same for IPv6: an ip6 drop in the bridge namespace's forward hook.
+netlab_nft_drop6() {
+    nl_in "$1-br" nft -f - <<EOF
+table inet labfw6 {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ip6 saddr $NETLAB_A_IP6 ip6 daddr $NETLAB_B_IP6 tcp dport 80 counter drop comment "drop a-b v6"
+    }
+}
+EOF
+}
+
 # (c) an iptables-nft drop in a DOCKER-USER chain jumped to from FORWARD.
 netlab_ipt_nft_drop() {
     nl_in "$1-br" iptables-nft -N DOCKER-USER &&
