@@ -6,8 +6,8 @@
 #   P-rt  10.77.0.254/24 fd00:77::fe/64 eth0 ┘   (ports va, vb, vr), forwarding on,
 #                                                bridge-nf-call-iptables/ip6tables=1
 #
-# a and b route by default via 10.77.0.1 (fd00:77::1) and 10.79.0.0/16
-# (fd00:79::/32) via the router, which has no route there. b answers TCP 80
+# a and b route by default via 10.77.0.1 (IPv6: no default route) and
+# 10.79.0.0/16 (fd00:79::/32) via the router, which has no route there. b answers TCP 80
 # and UDP 5353 (echo) and ping over both families. IPv6 addresses are added
 # with nodad, so they are usable at once.
 # Holder processes give PIDs to use as targets: $NETLAB_A_PID, $NETLAB_B_PID.
@@ -58,7 +58,6 @@ netlab_up() {
     for ns in a b; do
         ip -n "$p-$ns" route add default via "$NETLAB_GW_IP"
         ip -n "$p-$ns" route add 10.79.0.0/16 via "$NETLAB_RT_IP"
-        ip -n "$p-$ns" -6 route add default via "$NETLAB_GW_IP6"
         ip -n "$p-$ns" -6 route add fd00:79::/32 via "$NETLAB_RT_IP6"
     done
     nl_in "$p-br" sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 \
@@ -155,7 +154,7 @@ netlab_no_route_sender() {
 }
 # (d1, IPv6) the same for IPv6.
 netlab_no_route_sender6() {
-    ip -n "$1-a" -6 route del default && ip -n "$1-a" -6 route del fd00:79::/32
+    ip -n "$1-a" -6 route del fd00:79::/32
 }
 # (d2) needs no change: a → $NETLAB_UNROUTED_IP goes to the router, which has no route.
 
