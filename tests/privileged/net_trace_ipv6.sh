@@ -60,6 +60,8 @@ expect_contains "(a) reply" "$s" "reply seen"
 field sent Detail | grep -qF "tcp [$NETLAB_A_IP6]:" || fail "(a) not IPv6: $(field sent Detail)"
 field hop Netns | grep -qx "$P-br" || fail "(a) no hop through $P-br"
 field hop Tuple | grep -qF "> [$NETLAB_B_IP6]:80" || fail "(a) no IPv6 tuple in the hops"
+# nftables' trace events (ctk's input marker in b) decoded as IPv6.
+field local Tuple | grep -qF "tcp [$NETLAB_A_IP6]:" || fail "(a) no IPv6 tuple from nftables: $(field local Tuple)"
 if [ -n "$BPF" ]; then
     jq -r 'select(.Event == "hop" and .Netns == "'$P-br'") | .Where' "$T/out.json" | grep -q "in va" ||
         fail "(a) the kernel tracer did not see the packet enter va"
@@ -83,6 +85,8 @@ s=$(summary -6 --from pid://$A --to pid://$B --dport 80 --probe)
 expect_eq "(b) nft drop" "$s" \
     "DROPPED in netns $P-br (bridge br0, forward): inet labfw6 forward rule $h \"drop a-b v6\" (NETFILTER_DROP)"
 field verdict Detail | grep -qF "(NETFILTER_DROP)" || fail "(b) no NETFILTER_DROP verdict"
+jq -r 'select(.Event == "rule" and .Verdict == "drop") | .Tuple' "$T/out.json" | grep -qF "> [$NETLAB_B_IP6]:80" ||
+    fail "(b) the drop's tuple is not the IPv6 flow"
 # IPv4 still passes: the drop is IPv6's only.
 s=$(summary --from pid://$A --to pid://$B --dport 80 --probe)
 expect_contains "(b) IPv4 unaffected" "$s" "DELIVERED to netns $P-b"
