@@ -136,7 +136,8 @@ const ctk_column_v1 kTraceColumns[] = {
     {"Time", "TIME", CTK_COL_STRING, 0, "Seconds since the trace started"},
     {"Netns", "NETNS", CTK_COL_STRING, 0, "Network namespace (container, /run/netns name, host)"},
     {"Event", "EVENT", CTK_COL_STRING, 0,
-     "hop, rule, policy, sent, answer, fib, link, verdict, summary"},
+     "sent, hop, local, rule, policy, drop, consume, arp, ndp, neigh, answer, fib, link, verdict, "
+     "summary"},
     {"Where", "WHERE", CTK_COL_STRING, 0, "Device and direction, or family/table/chain and rule handle"},
     {"Verdict", "VERDICT", CTK_COL_STRING, 0, "The rule's verdict, or the packet's end"},
     {"Tuple", "TUPLE", CTK_COL_STRING, 0, "The packet as seen there (shows address translation)"},
