@@ -70,9 +70,9 @@ struct pkt {
   __u8 tcp_flags;
   __u8 icmp_type;
   __u8 icmp_error; /* an ICMP error: matched by the packet it quotes, `inner` */
-  __u8 is_arp;
-  __u16 arp_op;
-  __u8 lladdr[6]; /* ARP sender hardware address */
+  __u8 is_arp;    /* ARP, or IPv6 neighbour discovery (NS/NA), its IPv6 twin */
+  __u16 arp_op;   /* 1 request/solicitation, 2 reply/advertisement */
+  __u8 lladdr[6]; /* ARP sender hardware address; NDP: the link-layer option's */
   __u16 ip_id;    /* IPv4 identification: NAT keeps it */
   __u16 l3_len;   /* IPv4 total length, IPv6 payload length: NAT keeps it too */
   struct nettrace_tuple inner;
@@ -202,6 +202,29 @@ static __always_inline void parse_inner(const unsigned char *l3, __u8 family,
   }
 }
 
+/* A neighbour solicitation (135) or advertisement (136) at `l4p`, read as
+ * ARP is: a solicitation asks who has the target (saddr the asker, daddr
+ * the target), an advertisement answers for the target (saddr the target,
+ * daddr whom it tells). Only ICMPv6 packets come here, after the type was
+ * read: the path of other packets is unchanged. */
+static __always_inline void parse_ndp(const unsigned char *l4p, __u8 type, struct pkt *p) {
+  __u8 opt[8];
+
+  p->is_arp = 1;
+  p->arp_op = type == 135 ? 1 : 2;
+  if (type == 135) {
+    if (bpf_probe_read_kernel(p->t.daddr, 16, l4p + 8))
+      return;
+  } else if (bpf_probe_read_kernel(p->t.saddr, 16, l4p + 8)) {
+    return;
+  }
+  /* The first option, when there is one: source (1) or target (2)
+   * link-layer address, 8 bytes for Ethernet. */
+  if (bpf_ntohs(p->l3_len) >= 32 && !bpf_probe_read_kernel(opt, sizeof(opt), l4p + 24) &&
+      (opt[0] == 1 || opt[0] == 2) && opt[1] == 1)
+    __builtin_memcpy(p->lladdr, opt + 2, 6);
+}
+
 /* Parses the packet at `l3` (the network header) as `proto` (ethertype,
  * network order). Returns 0 when it is neither IP nor ARP. With `quick`,
  * returns -1 as soon as the addresses show the packet cannot match, before
@@ -287,6 +310,8 @@ static __always_inline int parse_pkt(const unsigned char *l3, __be16 proto, stru
     p->icmp_error = l4[0] >= 1 && l4[0] <= 4;
     if (p->icmp_error)
       parse_inner(l4p + 8, AF_INET6, &p->inner);
+    else if (l4[0] == 135 || l4[0] == 136)
+      parse_ndp(l4p, l4[0], p);
     return 1;
   default:
     return 1;
@@ -324,7 +349,8 @@ static __always_inline int match_tuple(const struct nettrace_tuple *t) {
 
 static __always_inline int match_filter(const struct pkt *p) {
   if (p->is_arp)
-    return (addr_bits(AF_INET, p->t.saddr) | addr_bits(AF_INET, p->t.daddr)) & NETTRACE_ARP;
+    return (addr_bits(p->t.family, p->t.saddr) | addr_bits(p->t.family, p->t.daddr)) &
+           NETTRACE_ARP;
   if (p->icmp_error)
     return p->inner.family && match_tuple(&p->inner);
   return match_tuple(&p->t);

@@ -172,7 +172,7 @@ _ctk_command() {
         stop=0
         ;;
     "net trace")
-        opts="--from --to --proto --dport --probe --count --timeout --format --help"
+        opts="--from --to --proto --dport --probe --ipv6 -6 --count --timeout --format --help"
         valopts="--from:container --to:container --proto:none --dport:none --count:none --timeout:none --format:none"
         poskinds=""
         stop=0

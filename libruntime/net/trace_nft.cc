@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -183,34 +184,88 @@ std::string str(const Attr &a) {
   return std::string(a.data, strnlen(a.data, a.len));
 }
 
+// The tuple of a trace event from the headers the kernel copied: the
+// network header (IPv4, or IPv6 with its extension headers: the kernel
+// copies up to the transport header) and the transport header.
+void decode_headers(const Attr &nh, const Attr &th, NftEvent &ev) {
+  const auto *b = reinterpret_cast<const uint8_t *>(nh.data);
+  if (nh.len >= sizeof(iphdr) && (b[0] >> 4) == 4) {
+    iphdr ip;
+    std::memcpy(&ip, nh.data, sizeof ip);
+    char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ip.saddr, s, sizeof s);
+    inet_ntop(AF_INET, &ip.daddr, d, sizeof d);
+    ev.saddr = s;
+    ev.daddr = d;
+    ev.proto = ip.protocol;
+  } else if (nh.len >= sizeof(ip6_hdr) && (b[0] >> 4) == 6) {
+    ip6_hdr ip6;
+    std::memcpy(&ip6, nh.data, sizeof ip6);
+    char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &ip6.ip6_src, s, sizeof s);
+    inet_ntop(AF_INET6, &ip6.ip6_dst, d, sizeof d);
+    ev.saddr = s;
+    ev.daddr = d;
+    // Hop-by-hop, routing, destination options: (next, length in 8-byte
+    // units past the first 8). A fragment header is 8 bytes.
+    uint8_t next = ip6.ip6_nxt;
+    size_t off = sizeof ip6;
+    while ((next == 0 || next == 43 || next == 60 || next == 44) && off + 8 <= nh.len) {
+      uint8_t after = b[off];
+      off += next == 44 ? 8 : (static_cast<size_t>(b[off + 1]) + 1) * 8;
+      next = after;
+    }
+    ev.proto = next;
+  } else {
+    return;
+  }
+  if (th.len >= 8) {
+    const auto *t = reinterpret_cast<const uint8_t *>(th.data);
+    if (is_icmp(ev.proto)) {
+      ev.icmp_type = t[0];
+      ev.dport = t[0];
+      ev.sport = static_cast<uint16_t>(t[4] << 8 | t[5]);
+    } else {
+      ev.sport = static_cast<uint16_t>(t[0] << 8 | t[1]);
+      ev.dport = static_cast<uint16_t>(t[2] << 8 | t[3]);
+    }
+  }
+}
+
 } // namespace
 
 // ---- tables --------------------------------------------------------------------
 
 std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool bridge) {
-  const char *p = proto_name(flow.proto);
+  const bool v6 = flow.family == AF_INET6;
+  const char *ip = v6 ? "ip6" : "ip";
+  const char *icmp = v6 ? "icmpv6" : "icmp";
+  // nft's name of the protocol for meta l4proto (/etc/protocols spelling).
+  std::string p = proto_name(flow.proto);
+  std::string l4 = flow.proto == IPPROTO_ICMPV6 ? "ipv6-icmp" : p;
   std::vector<std::string> fwd, rev;
   if (flow.sport) {
     // The probe's own port (echo id) picks its packets out, before and after
     // any address translation on the way.
-    if (flow.proto == IPPROTO_ICMP) {
-      fwd.push_back(
-          fmt::format("ip saddr {} icmp type echo-request icmp id {}", flow.src, *flow.sport));
-      rev.push_back(
-          fmt::format("ip daddr {} icmp type echo-reply icmp id {}", flow.src, *flow.sport));
+    if (is_icmp(flow.proto)) {
+      fwd.push_back(fmt::format("{0} saddr {1} {2} type echo-request {2} id {3}", ip, flow.src,
+                                icmp, *flow.sport));
+      rev.push_back(fmt::format("{0} daddr {1} {2} type echo-reply {2} id {3}", ip, flow.src, icmp,
+                                *flow.sport));
     } else if (flow.proto == IPPROTO_TCP) {
       // The SYN and its answer (SYN-ACK or RST): the handshake's later
       // segments would only repeat the path.
-      fwd.push_back(fmt::format("ip saddr {} tcp sport {} tcp flags & (syn | ack) == syn", flow.src,
-                                *flow.sport));
-      rev.push_back(fmt::format("ip daddr {} tcp dport {} tcp flags & (syn | rst) != 0", flow.src,
-                                *flow.sport));
+      fwd.push_back(fmt::format("{} saddr {} tcp sport {} tcp flags & (syn | ack) == syn", ip,
+                                flow.src, *flow.sport));
+      rev.push_back(fmt::format("{} daddr {} tcp dport {} tcp flags & (syn | rst) != 0", ip,
+                                flow.src, *flow.sport));
     } else {
-      fwd.push_back(fmt::format("ip saddr {} {} sport {}", flow.src, p, *flow.sport));
-      rev.push_back(fmt::format("ip daddr {} {} dport {}", flow.src, p, *flow.sport));
+      fwd.push_back(fmt::format("{} saddr {} {} sport {}", ip, flow.src, p, *flow.sport));
+      rev.push_back(fmt::format("{} daddr {} {} dport {}", ip, flow.src, p, *flow.sport));
     }
-    rev.push_back(fmt::format("ip daddr {} icmp type {{ destination-unreachable, time-exceeded }}",
-                              flow.src));
+    rev.push_back(fmt::format("{} daddr {} {} type {{ {} }}", ip, flow.src, icmp,
+                              v6 ? "destination-unreachable, packet-too-big, time-exceeded"
+                                 : "destination-unreachable, time-exceeded"));
   } else {
     std::string port = flow.dport ? fmt::format(" {} dport {}", p, *flow.dport) : "";
     std::string rport = flow.dport ? fmt::format(" {} sport {}", p, *flow.dport) : "";
@@ -219,10 +274,14 @@ std::string TraceTables::ruleset(const Flow &flow, const std::string &name, bool
       port += " tcp flags & (syn | ack) == syn";
       rport += " tcp flags & (syn | rst) != 0";
     }
-    fwd.push_back(
-        fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.src, flow.dst, p, port));
-    rev.push_back(
-        fmt::format("ip saddr {} ip daddr {} meta l4proto {}{}", flow.dst, flow.src, p, rport));
+    // Neighbour discovery between the two is unicast ICMPv6 too, but no
+    // packet of the flow.
+    if (flow.proto == IPPROTO_ICMPV6)
+      port = rport = " icmpv6 type != { nd-neighbor-solicit, nd-neighbor-advert, nd-redirect }";
+    fwd.push_back(fmt::format("{0} saddr {1} {0} daddr {2} meta l4proto {3}{4}", ip, flow.src,
+                              flow.dst, l4, port));
+    rev.push_back(fmt::format("{0} saddr {1} {0} daddr {2} meta l4proto {3}{4}", ip, flow.dst,
+                              flow.src, l4, rport));
   }
   std::string rules;
   for (const auto &m : fwd)
@@ -528,31 +587,7 @@ Result<void> NftraceReader::read(std::vector<NftEvent> &out) {
       }
       ev.iif = ifname(at[NFTA_TRACE_IIF]);
       ev.oif = ifname(at[NFTA_TRACE_OIF]);
-      const Attr &nh = at[NFTA_TRACE_NETWORK_HEADER];
-      if (nh.len >= sizeof(iphdr)) {
-        iphdr ip;
-        std::memcpy(&ip, nh.data, sizeof ip);
-        if (ip.version == 4) {
-          char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
-          inet_ntop(AF_INET, &ip.saddr, s, sizeof s);
-          inet_ntop(AF_INET, &ip.daddr, d, sizeof d);
-          ev.saddr = s;
-          ev.daddr = d;
-          ev.proto = ip.protocol;
-        }
-      }
-      const Attr &th = at[NFTA_TRACE_TRANSPORT_HEADER];
-      if (th.len >= 8) {
-        auto *b = reinterpret_cast<const uint8_t *>(th.data);
-        if (ev.proto == IPPROTO_ICMP) {
-          ev.icmp_type = b[0];
-          ev.dport = b[0];
-          ev.sport = static_cast<uint16_t>(b[4] << 8 | b[5]);
-        } else {
-          ev.sport = static_cast<uint16_t>(b[0] << 8 | b[1]);
-          ev.dport = static_cast<uint16_t>(b[2] << 8 | b[3]);
-        }
-      }
+      decode_headers(at[NFTA_TRACE_NETWORK_HEADER], at[NFTA_TRACE_TRANSPORT_HEADER], ev);
       out.push_back(std::move(ev));
     }
   }

@@ -1,5 +1,6 @@
 // Which network namespaces a traced flow can cross, and the endpoints'
 // addresses, from netinspect's view of namespaces, links and veth peers.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,7 +73,7 @@ Result<Netns> netns_of(const ni::Endpoint &e, const std::vector<Netns> &known) {
   return ns;
 }
 
-Result<std::vector<std::string>> ipv4_addresses(const Netns &ns) {
+Result<std::vector<std::string>> ip_addresses(const Netns &ns, int family) {
   auto links = ni::read_links(ns.fd->get());
   if (!links)
     return tl::unexpected(
@@ -80,16 +81,140 @@ Result<std::vector<std::string>> ipv4_addresses(const Netns &ns) {
   std::vector<std::string> global, other;
   for (const auto &i : *links)
     for (const auto &a : i.addrs)
-      if (a.family == AF_INET)
+      if (a.family == family)
         (a.scope == "global" ? global : other).push_back(a.address);
   global.insert(global.end(), other.begin(), other.end());
   return global;
 }
 
+Result<std::vector<std::string>> ipv4_addresses(const Netns &ns) {
+  return ip_addresses(ns, AF_INET);
+}
+
+int address_family(std::string_view text) {
+  std::string s(text);
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1)
+    return AF_INET;
+  if (inet_pton(AF_INET6, s.c_str(), buf) == 1)
+    return AF_INET6;
+  return 0;
+}
+
+bool usable_address(std::string_view text) {
+  std::string s(text);
+  in_addr a4{};
+  if (inet_pton(AF_INET, s.c_str(), &a4) == 1) {
+    uint32_t h = ntohl(a4.s_addr);
+    return (h >> 24) != 127 && h != 0 && (h >> 28) != 0xe;
+  }
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, s.c_str(), &a6) != 1)
+    return false;
+  // An IPv4-mapped address is an IPv4 flow seen through an IPv6 socket.
+  return !IN6_IS_ADDR_LOOPBACK(&a6) && !IN6_IS_ADDR_UNSPECIFIED(&a6) &&
+         !IN6_IS_ADDR_LINKLOCAL(&a6) && !IN6_IS_ADDR_MULTICAST(&a6) && !IN6_IS_ADDR_V4MAPPED(&a6);
+}
+
+Result<std::optional<AddressText>> parse_address(std::string_view text) {
+  AddressText out;
+  std::string_view addr = text;
+  std::string_view port;
+  bool has_port = false;
+  if (!text.empty() && text.front() == '[') {
+    // "[v6]" or "[v6]:PORT": the brackets only make sense around IPv6.
+    auto close = text.find(']');
+    if (close == std::string_view::npos || address_family(text.substr(1, close - 1)) != AF_INET6)
+      return fail(Errc::invalid_argument,
+                  fmt::format("invalid address '{}': expected [IPv6] or [IPv6]:PORT", text));
+    addr = text.substr(1, close - 1);
+    auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':')
+        return fail(Errc::invalid_argument,
+                    fmt::format("invalid address '{}': expected [IPv6] or [IPv6]:PORT", text));
+      port = rest.substr(1);
+      has_port = true;
+    }
+  } else if (address_family(text) == 0) {
+    // "IPv4:PORT"; a bare IPv6 address has colons of its own and no port.
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || address_family(text.substr(0, colon)) != AF_INET)
+      return std::optional<AddressText>();
+    addr = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    has_port = true;
+  }
+  // One spelling for comparisons with what the kernel reports (fd00:77:0::3
+  // is fd00:77::3).
+  out.family = address_family(addr);
+  unsigned char raw[sizeof(in6_addr)];
+  char canon[INET6_ADDRSTRLEN] = {};
+  if (out.family && inet_pton(out.family, std::string(addr).c_str(), raw) == 1 &&
+      inet_ntop(out.family, raw, canon, sizeof canon))
+    out.address = canon;
+  else
+    return std::optional<AddressText>();
+  if (has_port) {
+    unsigned long long p;
+    if (!parse_uint(port, p) || p == 0 || p > 65535)
+      return fail(Errc::invalid_argument,
+                  fmt::format("invalid address '{}': the port must be 1-65535", text));
+    out.port = static_cast<uint16_t>(p);
+  }
+  return std::optional<AddressText>(std::move(out));
+}
+
+Result<int> choose_family(const EndFamilies &a, const EndFamilies &b, bool want_v6) {
+  auto name = [](int f) { return f == AF_INET6 ? "IPv6" : "IPv4"; };
+  if (a.given && b.given && a.given != b.given)
+    return fail(Errc::invalid_argument,
+                fmt::format("{} {} is {} but {} {} is {}: both ends must be of one family", a.role,
+                            a.text, name(a.given), b.role, b.text, name(b.given)));
+  int family = a.given ? a.given : b.given;
+  if (want_v6) {
+    if (family == AF_INET)
+      for (const auto *e : {&a, &b})
+        if (e->given == AF_INET)
+          return fail(Errc::invalid_argument,
+                      fmt::format("-6: {} {} is an IPv4 address", e->role, e->text));
+    family = AF_INET6;
+  }
+  if (!family) {
+    if (a.v4 && b.v4)
+      family = AF_INET;
+    else if (a.v6 && b.v6)
+      family = AF_INET6;
+    else if (!a.v4 && !a.v6)
+      family = AF_INET; // a's own error below
+    else if (!b.v4 && !b.v6)
+      family = AF_INET;
+    else
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {} has only {} addresses and {} {} only {}: no family in common",
+                              a.role, a.text, a.v4 ? "IPv4" : "IPv6", b.role, b.text,
+                              b.v4 ? "IPv4" : "IPv6"));
+  }
+  for (const auto *e : {&a, &b}) {
+    bool has = e->given ? e->given == family : (family == AF_INET ? e->v4 : e->v6);
+    if (!has) {
+      if (family == AF_INET && !e->v6)
+        return fail(Errc::not_found, fmt::format("{} {} has no IPv4 or IPv6 address (other than "
+                                                 "loopback and link-local)",
+                                                 e->role, e->text));
+      return fail(want_v6 ? Errc::invalid_argument : Errc::not_found,
+                  fmt::format("{} {} has no {} address{}", e->role, e->text, name(family),
+                              family == AF_INET6 ? " (global or unique local)" : ""));
+    }
+  }
+  return family;
+}
+
 Result<std::optional<Netns>> owner_of_address(const std::string &address,
                                               const std::vector<Netns> &candidates) {
+  int family = address_family(address);
   for (const auto &ns : candidates) {
-    auto addrs = ipv4_addresses(ns);
+    auto addrs = ip_addresses(ns, family);
     if (!addrs)
       continue; // a namespace that went away while we looked
     if (std::find(addrs->begin(), addrs->end(), address) != addrs->end())
@@ -104,7 +229,7 @@ Result<uint8_t> parse_proto(std::string_view text) {
   if (text == "udp")
     return IPPROTO_UDP;
   if (text == "icmp")
-    return IPPROTO_ICMP;
+    return IPPROTO_ICMP; // ICMPv6 for an IPv6 flow (the caller's choice)
   return fail(Errc::invalid_argument,
               fmt::format("invalid protocol '{}': expected tcp, udp or icmp", text));
 }
@@ -117,9 +242,29 @@ const char *proto_name(uint8_t proto) {
     return "udp";
   case IPPROTO_ICMP:
     return "icmp";
+  case IPPROTO_ICMPV6:
+    return "icmpv6";
   default:
     return "ip";
   }
+}
+
+bool is_icmp(uint8_t proto) {
+  return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+bool is_icmp_error(uint8_t proto, uint8_t type) {
+  if (proto == IPPROTO_ICMP)
+    return type == 3 || type == 11;
+  // destination unreachable, packet too big, time exceeded
+  return proto == IPPROTO_ICMPV6 && type >= 1 && type <= 3;
+}
+
+uint8_t icmp_echo_request(uint8_t proto) {
+  return proto == IPPROTO_ICMPV6 ? 128 : 8;
+}
+uint8_t icmp_echo_reply(uint8_t proto) {
+  return proto == IPPROTO_ICMPV6 ? 129 : 0;
 }
 
 Result<std::map<uint64_t, std::vector<Peer>>> veth_peers(const std::vector<Netns> &candidates) {
@@ -198,7 +343,7 @@ Result<std::vector<Netns>> path_namespaces(const Endpoint &a, const Endpoint &b,
   }
   for (const auto &m : middle)
     for (const auto &p : peers_of(m)) {
-      auto addrs = ipv4_addresses(p.netns);
+      auto addrs = ip_addresses(p.netns, flow.family);
       if (!addrs)
         continue;
       for (const auto &g : gateways)

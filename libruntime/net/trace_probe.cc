@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -32,16 +33,52 @@ namespace ctk::rt::nettrace {
 
 namespace {
 
-std::string ip4(const void *p) {
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, p, buf, sizeof buf);
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78 // linux/in6.h; glibc's netinet/in.h lacks it
+#endif
+
+std::string ip_text(int family, const void *p) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family, p, buf, sizeof buf);
   return buf;
 }
+std::string ip4(const void *p) {
+  return ip_text(AF_INET, p);
+}
 
-Result<in_addr> parse_ip4(const std::string &text) {
-  in_addr a{};
-  if (inet_pton(AF_INET, text.c_str(), &a) != 1)
-    return fail(Errc::invalid_argument, fmt::format("invalid IPv4 address '{}'", text));
+// An IPv4 or IPv6 address with its port as a socket address.
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family = 0;
+  const void *addr() const {
+    return family == AF_INET
+               ? static_cast<const void *>(&reinterpret_cast<const sockaddr_in &>(ss).sin_addr)
+               : &reinterpret_cast<const sockaddr_in6 &>(ss).sin6_addr;
+  }
+  size_t addr_len() const { return family == AF_INET ? sizeof(in_addr) : sizeof(in6_addr); }
+  sockaddr *get() { return reinterpret_cast<sockaddr *>(&ss); }
+  uint16_t port() const {
+    return ntohs(family == AF_INET ? reinterpret_cast<const sockaddr_in &>(ss).sin_port
+                                   : reinterpret_cast<const sockaddr_in6 &>(ss).sin6_port);
+  }
+};
+
+Result<SockAddr> parse_ip(const std::string &text, uint16_t port = 0) {
+  SockAddr a;
+  auto *in = reinterpret_cast<sockaddr_in *>(&a.ss);
+  auto *in6 = reinterpret_cast<sockaddr_in6 *>(&a.ss);
+  if (inet_pton(AF_INET, text.c_str(), &in->sin_addr) == 1) {
+    a.family = in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    a.len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, text.c_str(), &in6->sin6_addr) == 1) {
+    a.family = in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    a.len = sizeof(sockaddr_in6);
+  } else {
+    return fail(Errc::invalid_argument, fmt::format("invalid IP address '{}'", text));
+  }
   return a;
 }
 
@@ -102,16 +139,21 @@ std::string FibResult::describe() const {
 Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
                              const std::optional<std::string> &src,
                              const std::optional<std::string> &iif) {
-  auto d = parse_ip4(dst);
+  auto d = parse_ip(dst);
   if (!d)
     return tl::unexpected(d.error());
-  std::optional<in_addr> s;
+  std::optional<SockAddr> s;
   if (src) {
-    auto p = parse_ip4(*src);
+    auto p = parse_ip(*src);
     if (!p)
       return tl::unexpected(p.error());
+    if (p->family != d->family)
+      return fail(Errc::invalid_argument,
+                  fmt::format("cannot look up {} from {}: not of one family", dst, *src));
     s = *p;
   }
+  const int family = d->family;
+  const auto bits = static_cast<unsigned char>(d->addr_len() * 8);
   FibResult out;
   auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
     UniqueFd nl(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
@@ -123,13 +165,13 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
     h->nlmsg_flags = NLM_F_REQUEST;
     h->nlmsg_seq = 1;
     auto *rt = static_cast<rtmsg *>(NLMSG_DATA(h));
-    rt->rtm_family = AF_INET;
-    rt->rtm_dst_len = 32;
+    rt->rtm_family = static_cast<unsigned char>(family);
+    rt->rtm_dst_len = bits;
     size_t len = NLMSG_LENGTH(sizeof(rtmsg));
-    put_attr(req, len, RTA_DST, &*d, sizeof(in_addr));
+    put_attr(req, len, RTA_DST, d->addr(), d->addr_len());
     if (s) {
-      put_attr(req, len, RTA_SRC, &*s, sizeof(in_addr));
-      rt->rtm_src_len = 32;
+      put_attr(req, len, RTA_SRC, s->addr(), s->addr_len());
+      rt->rtm_src_len = bits;
     }
     if (iif) {
       uint32_t idx = if_nametoindex(iif->c_str());
@@ -158,9 +200,9 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
     int alen = static_cast<int>(RTM_PAYLOAD(rh));
     for (auto *a = RTM_RTA(rm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
       if (a->rta_type == RTA_GATEWAY)
-        out.gateway = ip4(RTA_DATA(a));
+        out.gateway = ip_text(family, RTA_DATA(a));
       else if (a->rta_type == RTA_PREFSRC)
-        out.prefsrc = ip4(RTA_DATA(a));
+        out.prefsrc = ip_text(family, RTA_DATA(a));
       else if (a->rta_type == RTA_OIF) {
         char name[IF_NAMESIZE] = {};
         if (if_indextoname(*static_cast<uint32_t *>(RTA_DATA(a)), name))
@@ -181,19 +223,24 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
 }
 
 Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
-  auto src = parse_ip4(flow.src);
+  auto src = parse_ip(flow.src);
   if (!src)
     return tl::unexpected(src.error());
-  if (flow.proto != IPPROTO_ICMP && !flow.dport)
+  if (!is_icmp(flow.proto) && !flow.dport)
     return fail(Errc::invalid_argument, fmt::format("a {} probe needs a destination port (--dport)",
                                                     proto_name(flow.proto)));
+  const bool v6 = src->family == AF_INET6;
   Probe p;
   p.flow_ = flow;
   auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
     int type = flow.proto == IPPROTO_TCP   ? SOCK_STREAM
                : flow.proto == IPPROTO_UDP ? SOCK_DGRAM
                                            : SOCK_RAW;
-    p.fd_ = UniqueFd(socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, flow.proto));
+    // An ICMP probe of an IPv6 flow is ICMPv6 whatever the caller said.
+    int proto = flow.proto;
+    if (is_icmp(flow.proto))
+      proto = v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
+    p.fd_ = UniqueFd(socket(src->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto));
     if (!p.fd_)
       return fail_errno(fmt::format("cannot open a {} socket", proto_name(flow.proto)));
     if (flow.proto == IPPROTO_TCP) {
@@ -201,23 +248,30 @@ Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
       int one = 1;
       setsockopt(p.fd_.get(), IPPROTO_TCP, TCP_SYNCNT, &one, sizeof one);
     }
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr = *src;
-    // IP_FREEBIND: the source may be an address the sender has but routes oddly (rp_filter tests).
+    // FREEBIND: the source may be an address the sender has but routes oddly (rp_filter tests).
     int one = 1;
-    setsockopt(p.fd_.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
-    if (bind(p.fd_.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0)
+    if (v6) {
+      setsockopt(p.fd_.get(), IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+      // A UDP socket hears a router's ICMPv6 error (no route, unreachable)
+      // only with RECVERR: recv() then fails with its errno.
+      if (flow.proto == IPPROTO_UDP)
+        setsockopt(p.fd_.get(), IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+    } else {
+      setsockopt(p.fd_.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+    }
+    if (bind(p.fd_.get(), src->get(), src->len) != 0)
       return fail_errno(fmt::format("cannot bind the probe to {}", flow.src));
-    if (flow.proto == IPPROTO_ICMP) {
+    if (is_icmp(flow.proto)) {
       std::random_device rd;
       p.sport_ = static_cast<uint16_t>(rd() % 60000 + 1024);
       return {};
     }
-    socklen_t sl = sizeof sa;
-    if (getsockname(p.fd_.get(), reinterpret_cast<sockaddr *>(&sa), &sl) != 0)
+    SockAddr bound;
+    bound.family = src->family;
+    bound.len = sizeof bound.ss;
+    if (getsockname(p.fd_.get(), bound.get(), &bound.len) != 0)
       return fail_errno("cannot read the probe's port");
-    p.sport_ = ntohs(sa.sin_port);
+    p.sport_ = bound.port();
     return {};
   });
   if (!r)
@@ -226,41 +280,42 @@ Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
 }
 
 Result<void> Probe::send() {
-  auto dst = parse_ip4(flow_.dst);
+  auto dst = parse_ip(flow_.dst, flow_.dport.value_or(0));
   if (!dst)
     return tl::unexpected(dst.error());
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr = *dst;
-  sa.sin_port = htons(flow_.dport.value_or(0));
+  const bool v6 = dst->family == AF_INET6;
   auto what = fmt::format("{} {} -> {}", proto_name(flow_.proto), flow_.src,
-                          flow_.dport ? fmt::format("{}:{}", flow_.dst, *flow_.dport) : flow_.dst);
+                          !flow_.dport ? flow_.dst
+                          : v6         ? fmt::format("[{}]:{}", flow_.dst, *flow_.dport)
+                                       : fmt::format("{}:{}", flow_.dst, *flow_.dport));
   if (flow_.proto == IPPROTO_TCP) {
     if (connecting_)
       return {}; // the kernel retransmits the SYN itself
     connecting_ = true;
-    if (connect(fd_.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 &&
-        errno != EINPROGRESS)
+    if (connect(fd_.get(), dst->get(), dst->len) != 0 && errno != EINPROGRESS)
       return fail_errno(fmt::format("cannot send {}", what));
     return {};
   }
   if (flow_.proto == IPPROTO_UDP) {
     static const char kPayload[] = "ctk net trace probe\n";
-    if (sendto(fd_.get(), kPayload, sizeof kPayload - 1, 0, reinterpret_cast<sockaddr *>(&sa),
-               sizeof sa) < 0)
+    if (sendto(fd_.get(), kPayload, sizeof kPayload - 1, 0, dst->get(), dst->len) < 0)
       return fail_errno(fmt::format("cannot send {}", what));
     return {};
   }
+  // The echo header has one layout in ICMP and ICMPv6 (type, code,
+  // checksum, id, sequence); the kernel sums ICMPv6 itself (the sum covers
+  // a pseudo-header it knows).
   struct {
     icmphdr h;
     char data[24];
   } pkt{};
-  pkt.h.type = ICMP_ECHO;
+  pkt.h.type = v6 ? 128 : ICMP_ECHO;
   pkt.h.un.echo.id = htons(sport_);
   pkt.h.un.echo.sequence = htons(++seq_);
   std::memcpy(pkt.data, "ctk net trace probe....", sizeof pkt.data);
-  pkt.h.checksum = checksum(&pkt, sizeof pkt);
-  if (sendto(fd_.get(), &pkt, sizeof pkt, 0, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0)
+  if (!v6)
+    pkt.h.checksum = checksum(&pkt, sizeof pkt);
+  if (sendto(fd_.get(), &pkt, sizeof pkt, 0, dst->get(), dst->len) < 0)
     return fail_errno(fmt::format("cannot send {}", what));
   return {};
 }
@@ -281,7 +336,9 @@ std::optional<std::string> Probe::answer() {
   }
   char buf[1500];
   for (;;) {
-    ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
+    SockAddr from;
+    from.len = sizeof from.ss;
+    ssize_t n = recvfrom(fd_.get(), buf, sizeof buf, 0, from.get(), &from.len);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR)
         return std::nullopt;
@@ -291,6 +348,36 @@ std::optional<std::string> Probe::answer() {
     }
     if (flow_.proto == IPPROTO_UDP)
       return "reply";
+    if (from.ss.ss_family == AF_INET6) {
+      // A raw ICMPv6 socket gets the ICMPv6 message without the IPv6
+      // header, and every one of the namespace's: ours are the echo replies
+      // with our id, and errors quoting our request (4 unused bytes, then
+      // the request's IPv6 header and ICMPv6 header).
+      if (n < 8)
+        continue;
+      auto *u = reinterpret_cast<const uint8_t *>(buf);
+      uint8_t type = u[0], code = u[1];
+      auto id_at = [&](size_t off) { return static_cast<uint16_t>(u[off] << 8 | u[off + 1]); };
+      if (type == 129 && id_at(4) == sport_)
+        return "reply";
+      if (type >= 1 && type <= 3) {
+        constexpr size_t kInner = 8 + sizeof(ip6_hdr);
+        if (n < static_cast<ssize_t>(kInner + 8) || u[8 + 6] != IPPROTO_ICMPV6 ||
+            id_at(kInner + 4) != sport_)
+          continue;
+        from.family = AF_INET6;
+        return fmt::format("icmpv6 {} from {}",
+                           type == 3   ? "time exceeded"
+                           : type == 2 ? "packet too big"
+                           : code == 0 ? "no route"
+                           : code == 1 ? "administratively prohibited"
+                           : code == 3 ? "address unreachable"
+                           : code == 4 ? "port unreachable"
+                                       : "destination unreachable",
+                           ip_text(AF_INET6, from.addr()));
+      }
+      continue;
+    }
     // A raw ICMP socket sees every ICMP message of the namespace: ours are
     // the echo replies with our id, and errors quoting our request.
     if (n < static_cast<ssize_t>(sizeof(iphdr)))

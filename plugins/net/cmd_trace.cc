@@ -34,11 +34,6 @@ bool has_carrier(const ni::Iface &l) {
   return l.operstate != "down" && l.operstate != "lowerlayerdown" && l.operstate != "notpresent";
 }
 
-bool is_ipv4(const std::string &s) {
-  in_addr a{};
-  return inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-
 // An endpoint: "10.77.0.3", "10.77.0.1:8080", a container target or a pid.
 // Namespaces nearest to `from` first (itself, its veth peers, theirs), then
 // the rest: the same address (10.77.0.1 on every lab's bridge, 172.17.0.1 on
@@ -70,37 +65,49 @@ std::vector<nt::Netns> nearest_first(const std::optional<nt::Netns> &from,
   return out;
 }
 
-// An endpoint: "10.77.0.3", "10.77.0.1:8080" (looked for near `near`), or
-// a container target or a PID through netinspect's resolver.
-rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::string &text,
-                                          const std::vector<nt::Netns> &known,
-                                          rt::discovery::Resolver &resolver,
-                                          const std::optional<nt::Netns> &near = std::nullopt) {
+// An endpoint as resolved before the flow's family is chosen: an address
+// given as such, or the usable addresses of a container's or PID's
+// namespace of both families.
+struct Resolved {
   nt::Endpoint ep;
-  std::string addr = text;
-  if (auto colon = text.rfind(':'); colon != std::string::npos && is_ipv4(text.substr(0, colon))) {
-    unsigned long long port;
-    if (!rt::parse_uint(std::string_view(text).substr(colon + 1), port) || port == 0 ||
-        port > 65535)
+  nt::EndFamilies families;
+  std::vector<std::string> v4, v6;
+};
+
+// An endpoint: "10.77.0.3", "10.77.0.1:8080", "fd00:77::3",
+// "[fd00:77::3]:8080" (looked for near `near`), or a container target or
+// a PID through netinspect's resolver.
+rt::Result<Resolved> resolve_endpoint(std::string_view role, const std::string &text,
+                                      const std::vector<nt::Netns> &known,
+                                      rt::discovery::Resolver &resolver,
+                                      const std::optional<nt::Netns> &near = std::nullopt) {
+  Resolved out;
+  out.families.role = std::string(role);
+  out.families.text = text;
+  nt::Endpoint &ep = out.ep;
+  auto parsed = nt::parse_address(text);
+  if (!parsed)
+    return rt::wrap(parsed, fmt::format("invalid {}", role));
+  if (*parsed) {
+    const auto &addr = (*parsed)->address;
+    if (!nt::usable_address(addr)) {
+      bool loopback = addr == "::1" || addr.rfind("127.", 0) == 0;
+      std::string why = loopback ? "a loopback address is in every network namespace; name a "
+                                   "container or a PID"
+                                 : "a link-local, multicast or unspecified address names no one "
+                                   "host; name a container, a PID or a global address";
       return rt::fail(rt::Errc::invalid_argument,
-                      fmt::format("invalid {} '{}': the port must be 1-65535", role, text));
-    ep.port = static_cast<uint16_t>(port);
-    addr = text.substr(0, colon);
-  }
-  if (is_ipv4(addr)) {
-    if (addr.rfind("127.", 0) == 0)
-      return rt::fail(
-          rt::Errc::invalid_argument,
-          fmt::format("invalid {} '{}': a loopback address is in every network namespace; "
-                      "name a container or a PID",
-                      role, text));
+                      fmt::format("invalid {} '{}': {}", role, text, why));
+    }
+    ep.port = (*parsed)->port;
     ep.address = addr;
     ep.label = addr;
+    out.families.given = (*parsed)->family;
     auto owner = nt::owner_of_address(addr, nearest_first(near, known));
     if (!owner)
       return tl::unexpected(owner.error());
     ep.netns = *owner;
-    return ep;
+    return out;
   }
   if (auto target = rt::discovery::parse_target(text); !target)
     return rt::wrap(target, fmt::format("invalid {}", role));
@@ -125,30 +132,40 @@ rt::Result<nt::Endpoint> resolve_endpoint(std::string_view role, const std::stri
     ns->label = e->label;
   ep.label = ns->label;
   for (const auto &a : e->addresses())
-    if (a.family == AF_INET && a.address.rfind("127.", 0) != 0) {
-      ep.address = a.address;
-      break;
-    }
-  if (ep.address.empty())
-    return rt::fail(rt::Errc::not_found, fmt::format("{} {} has no IPv4 address", role, text));
+    if (nt::usable_address(a.address))
+      (a.family == AF_INET ? out.v4 : out.v6).push_back(a.address);
+  out.families.v4 = !out.v4.empty();
+  out.families.v6 = !out.v6.empty();
   ep.netns = std::move(*ns);
-  return ep;
+  return out;
+}
+
+// An address with a port: "10.77.0.3:80", "[fd00:77::3]:80".
+std::string with_port(const std::string &addr, uint16_t port) {
+  return addr.find(':') != std::string::npos ? fmt::format("[{}]:{}", addr, port)
+                                             : fmt::format("{}:{}", addr, port);
 }
 
 std::string tuple_of(const nt::NftEvent &e) {
   if (e.saddr.empty())
     return {};
   if (e.proto == IPPROTO_TCP || e.proto == IPPROTO_UDP)
-    return fmt::format("{} {}:{} > {}:{}", nt::proto_name(e.proto), e.saddr, e.sport, e.daddr,
-                       e.dport);
-  if (e.proto == IPPROTO_ICMP && (e.icmp_type == 3 || e.icmp_type == 11))
-    return fmt::format("icmp {} > {} {}", e.saddr, e.daddr,
-                       e.icmp_type == 3 ? "unreachable" : "time-exceeded");
-  if (e.proto == IPPROTO_ICMP)
-    return fmt::format("icmp {} > {} {} id {}", e.saddr, e.daddr,
-                       e.icmp_type == 8   ? "echo-request"
-                       : e.icmp_type == 0 ? "echo-reply"
-                                          : fmt::format("type {}", e.icmp_type),
+    return fmt::format("{} {} > {}", nt::proto_name(e.proto), with_port(e.saddr, e.sport),
+                       with_port(e.daddr, e.dport));
+  const char *icmp = nt::proto_name(e.proto);
+  if (nt::is_icmp_error(e.proto, e.icmp_type)) {
+    bool v6 = e.proto == IPPROTO_ICMPV6;
+    return fmt::format("{} {} > {} {}", icmp, e.saddr, e.daddr,
+                       e.icmp_type == (v6 ? 1 : 3) ? "unreachable"
+                       : v6 && e.icmp_type == 2    ? "packet-too-big"
+                                                   : "time-exceeded");
+  }
+  if (nt::is_icmp(e.proto))
+    return fmt::format("{} {} > {} {} id {}", icmp, e.saddr, e.daddr,
+                       e.icmp_type == nt::icmp_echo_request(e.proto) ? "echo-request"
+                       : e.icmp_type == nt::icmp_echo_reply(e.proto)
+                           ? "echo-reply"
+                           : fmt::format("type {}", e.icmp_type),
                        e.sport);
   return fmt::format("{} > {} proto {}", e.saddr, e.daddr, e.proto);
 }
@@ -168,6 +185,9 @@ struct Outcome {
   std::set<uint64_t> skbs;                // forward skbs of this packet
   std::map<uint64_t, uint64_t> skb_ns;    // skb -> the namespace it was last seen in
   std::optional<std::string> answer;      // what the probe's socket said
+  // A next hop whose neighbour entry failed (ARP or neighbour discovery got
+  // no answer): netns inode, and the words for the summary.
+  std::optional<std::pair<uint64_t, std::string>> neigh_failed;
 };
 
 class Trace {
@@ -302,7 +322,7 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
            "passed every input filter: handed to the local socket layer");
       return;
     }
-    bool icmp_error = !fwd && ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11);
+    bool icmp_error = !fwd && nt::is_icmp_error(ev.proto, ev.icmp_type);
     if (fwd)
       o.last_hop = ev;
     else if (icmp_error) {
@@ -335,14 +355,13 @@ void Trace::event(long long pkt, nt::NftEvent &ev, Outcome &o) {
   emit(pkt, ev.ns_label, ev.type, where, ev.verdict, tuple_of(ev), detail);
   if (fwd && !o.translated && !ev.daddr.empty() &&
       (ev.daddr != flow_.dst ||
-       (flow_.dport && ev.dport != *flow_.dport && ev.proto != IPPROTO_ICMP)))
+       (flow_.dport && ev.dport != *flow_.dport && !nt::is_icmp(ev.proto))))
     o.translated = ev;
   if (ev.verdict == "drop" && !o.drop) {
     o.drop = ev;
     o.drop_base = base;
   }
-  if (!fwd && ev.verdict != "drop" &&
-      !(ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11)))
+  if (!fwd && ev.verdict != "drop" && !nt::is_icmp_error(ev.proto, ev.icmp_type))
     o.reply = true;
 }
 
@@ -355,7 +374,14 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     ev.netns_inode = it->second;
   std::string netns = label_of(ev.netns_inode);
   std::string tuple;
-  if (ev.kind == nt::SkbEventKind::arp) {
+  // Neighbour discovery is IPv6's ARP: a solicitation (who-has TARGET,
+  // tell SOURCE) and an advertisement (TARGET is-at, to DESTINATION).
+  const bool ndp = ev.kind == nt::SkbEventKind::arp && ev.family == AF_INET6;
+  if (ndp) {
+    tuple = ev.arp_op == 2
+                ? fmt::format("ndp advert {} is-at {} > {}", ev.saddr, ev.lladdr, ev.daddr)
+                : fmt::format("ndp solicit who-has {} ? tell {}", ev.daddr, ev.saddr);
+  } else if (ev.kind == nt::SkbEventKind::arp) {
     tuple = fmt::format("arp {} {} ? tell {}", ev.arp_op == 2 ? "reply" : "who-has", ev.daddr,
                         ev.saddr);
   } else if (ev.kind != nt::SkbEventKind::neigh && !ev.saddr.empty()) {
@@ -364,7 +390,7 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     t.daddr = ev.daddr;
     t.proto = ev.proto;
     t.sport = ev.sport;
-    t.dport = ev.proto == IPPROTO_ICMP ? ev.icmp_type : ev.dport;
+    t.dport = nt::is_icmp(ev.proto) ? ev.icmp_type : ev.dport;
     t.icmp_type = ev.icmp_type;
     tuple = tuple_of(t);
   }
@@ -376,7 +402,7 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     t.proto = ev.proto;
     t.sport = ev.sport;
     fwd = o.skbs.count(ev.skb) || forward(t);
-    bool icmp_error = ev.proto == IPPROTO_ICMP && (ev.icmp_type == 3 || ev.icmp_type == 11);
+    bool icmp_error = nt::is_icmp_error(ev.proto, ev.icmp_type);
     if (fwd)
       o.skbs.insert(ev.skb);
     else if (!icmp_error && ev.kind != nt::SkbEventKind::drop)
@@ -403,13 +429,19 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
     where = fmt::format("neigh {} {}", ev.daddr, ev.ifname);
     detail = fmt::format("{} ({}){}", ev.neigh_state, ev.neigh_event,
                          ev.lladdr.empty() ? "" : " " + ev.lladdr);
+    if (ev.neigh_state.find("FAILED") != std::string::npos && !o.neigh_failed)
+      o.neigh_failed.emplace(ev.netns_inode,
+                             fmt::format("neighbour {} on {} FAILED (no answer to {})", ev.daddr,
+                                         ev.ifname,
+                                         ev.family == AF_INET6 ? "neighbour discovery" : "ARP"));
     break;
   case nt::SkbEventKind::arp:
-    where = fmt::format(
-        "arp {} {}", ev.hop == nt::SkbEventKind::receive ? "in" : nt::kind_name(ev.hop), ev.ifname);
+    where =
+        fmt::format("{} {} {}", ndp ? "ndp" : "arp",
+                    ev.hop == nt::SkbEventKind::receive ? "in" : nt::kind_name(ev.hop), ev.ifname);
     break;
   }
-  const char *kind = nt::kind_name(ev.kind);
+  const char *kind = ndp ? "ndp" : nt::kind_name(ev.kind);
   emit(pkt, netns,
        kind == std::string("receive") || kind == std::string("xmit") || kind == std::string("queue")
            ? "hop"
@@ -448,7 +480,7 @@ bool Trace::wanted(const nt::SkbEvent &ev, const Outcome &o) const {
     return true;
   if (o.skbs.count(ev.skb))
     return true;
-  if (ev.proto == IPPROTO_ICMP)
+  if (nt::is_icmp(ev.proto))
     return true;    // echo ids are not reported; errors always matter
   if (!flow_.sport) // no probe: connection attempts of the flow, as ctk's nftables rules
     return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
@@ -626,7 +658,8 @@ std::vector<std::string> Trace::causes_in(long long pkt, const Outcome &o,
          fib->error ? "no route" : "", "", fib->describe());
     // A forwarding lookup that fails for a source the namespace cannot
     // route back to, with rp_filter on, is the reverse-path filter.
-    auto rpf = ni::rp_filter(ns.fd->get(), iif);
+    // IPv6 has no rp_filter (an rpfilter rule of netfilter names itself).
+    rt::Result<int> rpf = flow_.family == AF_INET ? ni::rp_filter(ns.fd->get(), iif) : 0;
     auto back = nt::fib_lookup(ns, saddr);
     if ((fib->error == EXDEV || fib->error == EINVAL) && rpf && *rpf > 0) {
       std::string route_back = back ? back->describe() : back.error().message();
@@ -716,6 +749,9 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     std::string netns = label_of(k.netns_inode);
     std::string dev = o.klast && o.klast->netns_inode == k.netns_inode ? o.klast->ifname : k.ifname;
     std::vector<std::string> causes = causes_in(pkt, o, netns);
+    // The packet waited for a next hop that never answered.
+    if (o.neigh_failed && o.neigh_failed->first == k.netns_inode)
+      causes.insert(causes.begin(), o.neigh_failed->second);
     emit(pkt, netns, "verdict", "", "dropped", "",
          fmt::format("{} at {}", k.reason_name, k.location_sym));
     emit(pkt, "", "summary", "", "DROPPED", "",
@@ -751,13 +787,13 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
   }
   // A socket error that an ICMP message caused (not a timeout of our own).
   bool icmp_answer =
-      o.answer && !answered && (!o.icmp_error_from.empty() || o.answer->rfind("icmp ", 0) == 0);
+      o.answer && !answered && (!o.icmp_error_from.empty() || o.answer->rfind("icmp", 0) == 0);
   if (icmp_answer) {
     // An ICMP error came back: the hop that sent it is where the packet ended.
     std::string from =
         !o.icmp_error_from.empty() ? o.icmp_error_from : o.answer->substr(o.answer->rfind(' ') + 1);
     for (const auto &ns : path_) {
-      auto addrs = nt::ipv4_addresses(ns);
+      auto addrs = nt::ip_addresses(ns, flow_.family);
       if (!addrs || std::find(addrs->begin(), addrs->end(), from) == addrs->end())
         continue;
       auto fib = nt::fib_lookup(ns, flow_.dst, flow_.src);
@@ -816,9 +852,10 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
         return 0;
       }
       emit(pkt, a_.netns->label, "sent", "", "", "",
-           fmt::format("{} {}{} -> {}{}", nt::proto_name(flow_.proto), flow_.src,
-                       (flow_.proto == IPPROTO_ICMP ? " id " : ":") + std::to_string(*flow_.sport),
-                       flow_.dst, flow_.dport ? fmt::format(":{}", *flow_.dport) : ""));
+           fmt::format("{} {} -> {}", nt::proto_name(flow_.proto),
+                       nt::is_icmp(flow_.proto) ? fmt::format("{} id {}", flow_.src, *flow_.sport)
+                                                : with_port(flow_.src, *flow_.sport),
+                       flow_.dport ? with_port(flow_.dst, *flow_.dport) : flow_.dst));
     }
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(timeout));
@@ -946,25 +983,36 @@ int run_trace(Call &call) {
   auto known = nt::list_namespaces(*resolver);
   if (!known)
     return call.fail(known.error());
-  auto a = resolve_endpoint("--from", *from, *known, *resolver);
-  if (!a)
-    return call.fail(a.error());
-  auto b = resolve_endpoint("--to", *to, *known, *resolver, a->netns);
-  if (!b)
-    return call.fail(b.error());
+  auto ra = resolve_endpoint("--from", *from, *known, *resolver);
+  if (!ra)
+    return call.fail(ra.error());
+  auto rb = resolve_endpoint("--to", *to, *known, *resolver, ra->ep.netns);
+  if (!rb)
+    return call.fail(rb.error());
+  auto family = nt::choose_family(ra->families, rb->families, call.flag("ipv6"));
+  if (!family)
+    return call.fail(family.error());
+  for (auto *r : {&*ra, &*rb})
+    if (!r->families.given)
+      r->ep.address = (*family == AF_INET ? r->v4 : r->v6).front();
+  auto a = std::optional<nt::Endpoint>(std::move(ra->ep));
+  auto b = std::optional<nt::Endpoint>(std::move(rb->ep));
   if (b->port && *dport && **dport != *b->port)
     return call.fail(fmt::format("--to {} names port {} but --dport is {}", *to, *b->port, **dport),
                      2);
 
   nt::Flow flow;
+  flow.family = *family;
   flow.src = a->address;
   flow.dst = b->address;
   flow.proto = *proto;
+  if (flow.proto == IPPROTO_ICMP && flow.family == AF_INET6)
+    flow.proto = IPPROTO_ICMPV6; // --proto icmp of an IPv6 flow
   if (*dport)
     flow.dport = static_cast<uint16_t>(**dport);
   else if (b->port)
     flow.dport = b->port;
-  if (flow.proto == IPPROTO_ICMP)
+  if (nt::is_icmp(flow.proto))
     flow.dport.reset();
 
   std::optional<nt::Probe> probe;
@@ -1033,8 +1081,8 @@ int run_trace(Call &call) {
   for (const auto &ns : *path)
     labels += (labels.empty() ? "" : ", ") + ns.label;
   call.log(CTK_LOG_INFO,
-           fmt::format("tracing {} {} -> {}{} in {}", nt::proto_name(flow.proto), flow.src,
-                       flow.dst, flow.dport ? fmt::format(":{}", *flow.dport) : "", labels));
+           fmt::format("tracing {} {} -> {} in {}", nt::proto_name(flow.proto), flow.src,
+                       flow.dport ? with_port(flow.dst, *flow.dport) : flow.dst, labels));
   for (const auto &k : *known)
     trace.labels_[k.inode] = k.label;
   for (const auto &ns : *path)
@@ -1042,6 +1090,7 @@ int run_trace(Call &call) {
   // The kernel half: hops through devices and namespaces, drops with the
   // kernel's reason. Without BPF the trace goes on with netfilter's view.
   nt::FlowFilter filter;
+  filter.family = flow.family;
   filter.proto = flow.proto;
   filter.side_a = {flow.src};
   filter.side_b = {flow.dst};

@@ -113,14 +113,19 @@ const ctk_column_v1 kRulesColumns[] = {
 
 // ---- net trace ------------------------------------------------------------
 #define ENDPOINT_HELP                                                                              \
-  "a container (name, ID prefix, docker://NAME, ...), a host PID (pid://N) or an IPv4 address"
+  "a container (name, ID prefix, docker://NAME, ...), a host PID (pid://N) or an IPv4 or IPv6 "     \
+  "address"
 const ctk_option_v1 kTraceOptions[] = {
     {"from", 0, 0, CTK_ARG_TARGET, "A", nullptr, "Sender: " ENDPOINT_HELP},
-    {"to", 0, 0, CTK_ARG_TARGET, "B", nullptr, "Receiver: " ENDPOINT_HELP " (ADDR:PORT sets --dport)"},
+    {"to", 0, 0, CTK_ARG_TARGET, "B", nullptr,
+     "Receiver: " ENDPOINT_HELP " (ADDR:PORT or [IPv6]:PORT sets --dport)"},
     {"proto", 0, 0, CTK_ARG_STRING, "P", "tcp", "Protocol of the flow: tcp, udp or icmp"},
     {"dport", 0, 0, CTK_ARG_INT, "N", nullptr, "Destination port of the flow (tcp, udp)"},
     {"probe", 0, CTK_OPT_FLAG, CTK_ARG_STRING, nullptr, nullptr,
      "Send the flow's packets from inside A's network namespace (TCP SYN, UDP datagram, ICMP echo)"},
+    {"ipv6", '6', CTK_OPT_FLAG, CTK_ARG_STRING, nullptr, nullptr,
+     "Trace over IPv6 even where both ends have IPv4 (default: the family of addresses given as "
+     "such, else IPv4 when both ends have it, else IPv6)"},
     {"count", 0, 0, CTK_ARG_INT, "N", "1",
      "Packets to report (with --probe: packets sent, one after the other's verdict)"},
     {"timeout", 0, 0, CTK_ARG_STRING, "S", "5",
@@ -131,7 +136,8 @@ const ctk_column_v1 kTraceColumns[] = {
     {"Time", "TIME", CTK_COL_STRING, 0, "Seconds since the trace started"},
     {"Netns", "NETNS", CTK_COL_STRING, 0, "Network namespace (container, /run/netns name, host)"},
     {"Event", "EVENT", CTK_COL_STRING, 0,
-     "hop, rule, policy, sent, answer, fib, link, verdict, summary"},
+     "sent, hop, local, rule, policy, drop, consume, arp, ndp, neigh, answer, fib, link, verdict, "
+     "summary"},
     {"Where", "WHERE", CTK_COL_STRING, 0, "Device and direction, or family/table/chain and rule handle"},
     {"Verdict", "VERDICT", CTK_COL_STRING, 0, "The rule's verdict, or the packet's end"},
     {"Tuple", "TUPLE", CTK_COL_STRING, 0, "The packet as seen there (shows address translation)"},

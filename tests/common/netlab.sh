@@ -1,12 +1,15 @@
 # A small network lab for the net tests, built only inside network
 # namespaces it creates: two "containers" on a bridge, and a router.
 #
-#   P-a   10.77.0.2/24 eth0 ──┐
-#   P-b   10.77.0.3/24 eth0 ──┼── P-br: bridge br0 10.77.0.1/24 (ports va, vb, vr)
-#   P-rt  10.77.0.254/24 eth0 ┘         ip_forward=1, bridge-nf-call-iptables=1
+#   P-a   10.77.0.2/24   fd00:77::2/64  eth0 ──┐
+#   P-b   10.77.0.3/24   fd00:77::3/64  eth0 ──┼── P-br: bridge br0 10.77.0.1/24 fd00:77::1/64
+#   P-rt  10.77.0.254/24 fd00:77::fe/64 eth0 ┘   (ports va, vb, vr), forwarding on,
+#                                                bridge-nf-call-iptables/ip6tables=1
 #
-# a and b route by default via 10.77.0.1 and 10.79.0.0/16 via the router,
-# which has no route there. b answers TCP 80 and UDP 5353 (echo) and ping.
+# a and b route by default via 10.77.0.1 (IPv6: no default route) and
+# 10.79.0.0/16 (fd00:79::/32) via the router, which has no route there. b answers TCP 80
+# and UDP 5353 (echo) and ping over both families. IPv6 addresses are added
+# with nodad, so they are usable at once.
 # Holder processes give PIDs to use as targets: $NETLAB_A_PID, $NETLAB_B_PID.
 # Each fault is one function; netlab_down removes everything (the test traps
 # it). Interfaces are created inside the namespaces (`ip -n NS link add ...
@@ -21,6 +24,11 @@ NETLAB_B_IP=10.77.0.3
 NETLAB_GW_IP=10.77.0.1
 NETLAB_RT_IP=10.77.0.254
 NETLAB_UNROUTED_IP=10.79.0.5
+NETLAB_A_IP6=fd00:77::2
+NETLAB_B_IP6=fd00:77::3
+NETLAB_GW_IP6=fd00:77::1
+NETLAB_RT_IP6=fd00:77::fe
+NETLAB_UNROUTED_IP6=fd00:79::5
 
 # nl_in NS CMD...: CMD in namespace NS's network namespace only (nsenter
 # --net keeps /sys and the cgroups as they are, unlike `ip netns exec`).
@@ -33,23 +41,28 @@ netlab_up() {
     done
     ip -n "$p-br" link add br0 type bridge || return 1
     ip -n "$p-br" addr add "$NETLAB_GW_IP/24" dev br0
+    ip -n "$p-br" addr add "$NETLAB_GW_IP6/64" dev br0 nodad
     ip -n "$p-br" link set br0 up
     local pair
-    for pair in a:va:$NETLAB_A_IP b:vb:$NETLAB_B_IP rt:vr:$NETLAB_RT_IP; do
-        local who=${pair%%:*} rest=${pair#*:}
-        local port=${rest%%:*} ip=${rest#*:}
+    for pair in a/va/$NETLAB_A_IP/$NETLAB_A_IP6 b/vb/$NETLAB_B_IP/$NETLAB_B_IP6 \
+        rt/vr/$NETLAB_RT_IP/$NETLAB_RT_IP6; do
+        local who port ip ip6
+        IFS=/ read -r who port ip ip6 <<<"$pair"
         ip -n "$p-br" link add "$port" type veth peer name eth0 netns "$p-$who" || return 1
         ip -n "$p-br" link set "$port" master br0 up
         ip -n "$p-$who" addr add "$ip/24" dev eth0
+        ip -n "$p-$who" addr add "$ip6/64" dev eth0 nodad
         ip -n "$p-$who" link set lo up
         ip -n "$p-$who" link set eth0 up
     done
     for ns in a b; do
         ip -n "$p-$ns" route add default via "$NETLAB_GW_IP"
         ip -n "$p-$ns" route add 10.79.0.0/16 via "$NETLAB_RT_IP"
+        ip -n "$p-$ns" -6 route add fd00:79::/32 via "$NETLAB_RT_IP6"
     done
-    nl_in "$p-br" sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 || return 1
-    nl_in "$p-rt" sysctl -qw net.ipv4.ip_forward=1 || return 1
+    nl_in "$p-br" sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 \
+        net.ipv6.conf.all.forwarding=1 net.bridge.bridge-nf-call-ip6tables=1 || return 1
+    nl_in "$p-rt" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
 
     # nsenter itself, not nl_in: a backgrounded function is a subshell, and
     # $! would be that subshell in our own namespace. nsenter --net execs its
@@ -60,23 +73,30 @@ netlab_up() {
     NETLAB_B_PID=$!
     nsenter --net="/run/netns/$p-b" python3 -c '
 import socket, threading
-def tcp():
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 80)); s.listen(64)
+def v6only(s):
+    if s.family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    return s
+def tcp(family, any):
+    s = v6only(socket.socket(family)); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((any, 80)); s.listen(64)
     while True:
         c, _ = s.accept(); c.close()
-def udp():
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
+def udp(family, any):
+    u = v6only(socket.socket(family, socket.SOCK_DGRAM)); u.bind((any, 5353))
     while True:
         d, a = u.recvfrom(2048); u.sendto(d, a)
-threading.Thread(target=udp, daemon=True).start()
-tcp()' >/dev/null 2>&1 &
+threading.Thread(target=udp, args=(socket.AF_INET, "0.0.0.0"), daemon=True).start()
+threading.Thread(target=udp, args=(socket.AF_INET6, "::"), daemon=True).start()
+threading.Thread(target=tcp, args=(socket.AF_INET6, "::"), daemon=True).start()
+tcp(socket.AF_INET, "0.0.0.0")' >/dev/null 2>&1 &
     NETLAB_B_SERVER_PID=$!
     export NETLAB_A_PID NETLAB_B_PID NETLAB_B_SERVER_PID
-    # Ready when b's TCP port answers from a.
+    # Ready when b's TCP port answers from a, over both families.
     local i
     for i in $(seq 50); do
-        nl_in "$p-a" bash -c "exec 3<>/dev/tcp/$NETLAB_B_IP/80" 2>/dev/null && return 0
+        nl_in "$p-a" bash -c "exec 3<>/dev/tcp/$NETLAB_B_IP/80 && exec 4<>/dev/tcp/$NETLAB_B_IP6/80" \
+            2>/dev/null && return 0
         sleep 0.1
     done
     echo "netlab: b's server did not come up" >&2
@@ -109,6 +129,18 @@ table inet labfw {
 EOF
 }
 
+# (b, IPv6) the same for IPv6: an ip6 drop in the bridge namespace's forward hook.
+netlab_nft_drop6() {
+    nl_in "$1-br" nft -f - <<EOF
+table inet labfw6 {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ip6 saddr $NETLAB_A_IP6 ip6 daddr $NETLAB_B_IP6 tcp dport 80 counter drop comment "drop a-b v6"
+    }
+}
+EOF
+}
+
 # (c) an iptables-nft drop in a DOCKER-USER chain jumped to from FORWARD.
 netlab_ipt_nft_drop() {
     nl_in "$1-br" iptables-nft -N DOCKER-USER &&
@@ -119,6 +151,10 @@ netlab_ipt_nft_drop() {
 # (d1) no route at the sender: a keeps only its connected subnet.
 netlab_no_route_sender() {
     ip -n "$1-a" route del default && ip -n "$1-a" route del 10.79.0.0/16
+}
+# (d1, IPv6) the same for IPv6.
+netlab_no_route_sender6() {
+    ip -n "$1-a" -6 route del fd00:79::/32
 }
 # (d2) needs no change: a → $NETLAB_UNROUTED_IP goes to the router, which has no route.
 

@@ -12,10 +12,10 @@
 //   auto reader = nt::NftraceReader::open(ns);                   // one per namespace
 //   probe->send();  ...  poll(reader->fd()) ... reader->read(events);
 //
-// IPv4 only. Nothing here prints; the tables are removed by their owner's
-// destructor. A killed ctk cannot remove its own: install() records where
-// it put them (<run_root>/net-trace/PID.json), and remove_stale_records()
-// in the next run clears them wherever they are.
+// IPv4 and IPv6 (one family per flow). Nothing here prints; the tables are
+// removed by their owner's destructor. A killed ctk cannot remove its own:
+// install() records where it put them (<run_root>/net-trace/PID.json), and
+// remove_stale_records() in the next run clears them wherever they are.
 #pragma once
 
 #include <netinet/in.h>
@@ -48,9 +48,13 @@ Result<std::vector<Netns>> list_namespaces(discovery::Resolver &r, const HostPat
 // The namespace of an endpoint netinspect resolved, labelled as `known` has it.
 Result<Netns> netns_of(const netinspect::Endpoint &e, const std::vector<Netns> &known);
 
+// The addresses of `family` (AF_INET, AF_INET6) configured in a namespace,
+// global scope first.
+Result<std::vector<std::string>> ip_addresses(const Netns &ns, int family);
 // The IPv4 addresses configured in a namespace (global scope first).
 Result<std::vector<std::string>> ipv4_addresses(const Netns &ns);
-// The namespace among `candidates`, in their order, that has `address`.
+// The namespace among `candidates`, in their order, that has `address`
+// (IPv4 or IPv6).
 Result<std::optional<Netns>> owner_of_address(const std::string &address,
                                               const std::vector<Netns> &candidates);
 
@@ -63,16 +67,57 @@ struct Endpoint {
   std::optional<Netns> netns;
 };
 
+// ---- addresses and families ----------------------------------------------------
+// AF_INET or AF_INET6 for an address's text, 0 when it is neither.
+int address_family(std::string_view text);
+// An address a trace can use as an endpoint: not loopback, not IPv6
+// link-local (which names a link, not a host), not unspecified/multicast.
+bool usable_address(std::string_view text);
+
+// "10.77.0.3", "10.77.0.1:8080", "fd00:77::3", "[fd00:77::3]" or
+// "[fd00:77::3]:8080". nullopt when `text` is no address (a container or
+// a PID); invalid_argument for an address with a bad port or brackets.
+struct AddressText {
+  std::string address;
+  std::optional<uint16_t> port;
+  int family = 0;
+};
+Result<std::optional<AddressText>> parse_address(std::string_view text);
+
+// What the flow's family is chosen from: per end, the family of an address
+// given as such (0 for a container or a PID) and which families the end
+// has usable addresses of.
+struct EndFamilies {
+  std::string role; // "--from"
+  std::string text; // what the user typed
+  int given = 0;
+  bool v4 = false, v6 = false;
+};
+// A given address decides (both given: they must agree); else IPv4 when
+// both ends have one, else IPv6 when both do. `want_v6` (-6) forces IPv6.
+// invalid_argument naming the end that lacks the family.
+Result<int> choose_family(const EndFamilies &a, const EndFamilies &b, bool want_v6);
+
 struct Flow {
+  int family = AF_INET; // of src and dst
   std::string src;
   std::string dst;
-  uint8_t proto = IPPROTO_TCP;
+  uint8_t proto = IPPROTO_TCP; // IPPROTO_ICMPV6 for an IPv6 "icmp" flow
   std::optional<uint16_t> dport;
   std::optional<uint16_t> sport; // the probe's source port (ICMP: echo id)
 };
 // "tcp", "udp", "icmp" to IPPROTO_*; invalid_argument otherwise.
 Result<uint8_t> parse_proto(std::string_view text);
+// "tcp", "udp", "icmp", "icmpv6".
 const char *proto_name(uint8_t proto);
+// ICMP or ICMPv6.
+bool is_icmp(uint8_t proto);
+// An ICMP(v6) error a router or host sends about a packet: destination
+// unreachable, time exceeded (ICMPv6: also packet too big).
+bool is_icmp_error(uint8_t proto, uint8_t type);
+// Echo request / reply types of `proto`'s ICMP.
+uint8_t icmp_echo_request(uint8_t proto);
+uint8_t icmp_echo_reply(uint8_t proto);
 
 // The peer namespaces of every veth of `candidates` (netinspect resolves
 // IFLA_LINK_NETNSID by RTM_GETNSID), by the inode of the veth's namespace.
@@ -101,8 +146,9 @@ struct FibResult {
   std::string prefsrc;
   std::string describe() const; // "via 10.77.0.254 dev eth0" / "no route (Network is unreachable)"
 };
-// Looks `dst` up in `ns`, as a locally sent packet (from `src` when given),
-// or as a packet arriving on `iif` (forwarding and rp_filter apply).
+// Looks `dst` (IPv4 or IPv6; `src` of the same family) up in `ns`, as a
+// locally sent packet (from `src` when given), or as a packet arriving on
+// `iif` (forwarding and, for IPv4, rp_filter apply).
 Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
                              const std::optional<std::string> &src = std::nullopt,
                              const std::optional<std::string> &iif = std::nullopt);
@@ -187,7 +233,7 @@ private:
 
 // ---- probe -------------------------------------------------------------------
 // Sends the flow's packets from inside a namespace: a TCP SYN (non-blocking
-// connect), a UDP datagram or an ICMP echo request (raw socket). The socket
+// connect), a UDP datagram or an ICMP/ICMPv6 echo request (raw socket). The socket
 // is bound at open(), so the source port (ICMP: echo id) is known before the
 // tracing rules are written.
 class Probe {

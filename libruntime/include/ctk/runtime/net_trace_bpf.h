@@ -47,8 +47,9 @@ struct FlowFilter {
   // any address.
   std::vector<std::string> side_a, side_b;
   uint16_t dport = 0; // 0 any; else the port of side_b (TCP/UDP)
-  // Next hops whose ARP packets (sender or target IP) and neighbour-table
-  // events matter: usually the two ends and their gateways.
+  // Next hops whose ARP packets (sender or target IP), IPv6 neighbour
+  // solicitations and advertisements (source, destination or target) and
+  // neighbour-table events matter: usually the two ends and their gateways.
   std::vector<std::string> arp_addresses;
   // The kernel stops following new packets (skbs: replies, ICMP errors and
   // ARP included) after this many; those already followed are reported to
@@ -69,18 +70,20 @@ struct SkbEvent {
   uint64_t ts_ns = 0; // CLOCK_MONOTONIC (bpf_ktime_get_ns)
   uint64_t skb = 0;   // the kernel's skb address: the packet's identity
   SkbEventKind kind = SkbEventKind::receive;
-  // Where it was seen: the same as kind, except for an ARP packet (receive,
-  // queue, xmit, drop or consume) and neigh.
+  // Where it was seen: the same as kind, except for an ARP or NDP packet
+  // (kind arp; receive, queue, xmit, drop or consume) and neigh.
   SkbEventKind hop = SkbEventKind::receive;
   uint64_t netns_inode = 0; // as in /proc/PID/ns/net; 0 if unknown
   int ifindex = 0;
   std::string ifname;
-  int family = 0; // AF_INET, AF_INET6 (ARP: AF_INET)
+  int family = 0; // AF_INET, AF_INET6 (ARP: AF_INET; kind arp with AF_INET6: NDP)
   uint8_t proto = 0;
-  std::string saddr, daddr; // ARP: sender and target IP; neigh: daddr is the neighbour
+  // ARP: sender and target IP; NDP solicitation: source and target; NDP
+  // advertisement: target and destination; neigh: daddr is the neighbour.
+  std::string saddr, daddr;
   uint16_t sport = 0, dport = 0;
   uint8_t tcp_flags = 0, icmp_type = 0;
-  uint16_t arp_op = 0;      // 1 request, 2 reply
+  uint16_t arp_op = 0;      // 1 request (NDP: solicitation), 2 reply (advertisement)
   uint32_t len = 0;         // skb->len at the event
   uint32_t reason = 0;      // drop: enum skb_drop_reason
   std::string reason_name;  // drop: "NETFILTER_DROP" (from the kernel's BTF)
@@ -88,7 +91,7 @@ struct SkbEvent {
   std::string location_sym; // "nf_hook_slow+0x8c" from /proc/kallsyms
   std::string neigh_state;  // neigh: "INCOMPLETE", "REACHABLE|PROBE", ...
   std::string neigh_event;  // neigh: "update", "timer", "send_done", "send_dead"
-  std::string lladdr;       // neigh: the link-layer address if known; ARP: sender MAC
+  std::string lladdr; // neigh: the link-layer address if known; ARP: sender MAC; NDP: its option's
 };
 
 class SkbTracer {
