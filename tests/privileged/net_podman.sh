@@ -104,6 +104,15 @@ expect_eq "portmap's DNAT under both hooks" \
     '["(prerouting/-100)","(output/-100)"]'
 expect_contains "bridge plugin's masquerade chain" \
     "$(rows '[.[] | select(.Kind == "rule" and .Table == "ip nat") | .Rule]')" "\"-A POSTROUTING -s $BIP/32 -m comment"
+# a's nat chain accepts a's packets to the network before it masquerades:
+# that masquerade never meets b's traffic; b's own does (what b sends out).
+ACHAIN=$(in_ns iptables-nft -t nat -S POSTROUTING | awk -v s="$AIP/32" '$4 == s { print $NF }')
+BCHAIN=$(in_ns iptables-nft -t nat -S POSTROUTING | awk -v s="$BIP/32" '$4 == s { print $NF }')
+[[ $ACHAIN == CNI-* && $BCHAIN == CNI-* ]] || fail "no CNI nat chains for the containers: '$ACHAIN' '$BCHAIN'"
+nat=$(rows '[.[] | select(.Kind == "rule" and .Table == "ip nat") | .Rule]')
+expect_contains "$B's masquerade" "$nat" "\"-A $BCHAIN ! -d 224.0.0.0/4"
+expect_contains "$A's accept of the network" "$nat" "\"-A $ACHAIN -d 10.88.0.0/16"
+case $nat in *"-A $ACHAIN ! -d 224.0.0.0/4"*) fail "$A's masquerade listed for $B: $nat" ;; esac
 # Only portmap's mark match is beyond iptables-nft-save's words: it may apply.
 expect_eq "rules that may apply" "$(rows '[.[] | select(.Kind == "rule" and .May != "") | .Rule]')" \
     '["-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE"]'
