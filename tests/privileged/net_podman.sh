@@ -20,6 +20,8 @@ require_root
 ctk_busybox_available || skip_or_fail "no static busybox at $CTK_BUSYBOX_BIN (package busybox-static)"
 missing=$(ctk_rt_have_tools podman conmon runc iptables-nft nft nsenter ip jq) ||
     skip_or_fail "missing: $missing"
+# The CNI plugins run `iptables`: the test reads and adds rules as iptables-nft.
+iptables -V 2>/dev/null | grep -q nf_tables || skip_or_fail "iptables is not iptables-nft: $(iptables -V 2>&1)"
 for p in bridge host-local portmap firewall tuning; do
     [ -x "/usr/lib/cni/$p" ] || skip_or_fail "no CNI plugin /usr/lib/cni/$p (package containernetworking-plugins)"
 done
