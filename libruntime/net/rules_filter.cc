@@ -233,6 +233,113 @@ int hook_rank(std::string_view hook) {
   return 7;
 }
 
+// iptables-save syntax whose every condition the parser decided on: only
+// addresses, interfaces and comments before the target. Anything else (a
+// protocol, a state, an addrtype, an option the parser passes over) may not
+// hold. Native nft rules never qualify: their parser skips statements it
+// does not know (limit, fib, numgen), which may not hold either.
+bool only_decided_conditions(const Rule &r) {
+  if (r.source == Source::nft)
+    return false;
+  static const std::set<std::string_view> kDecided = {
+      "-A", "-s", "--source", "-d", "--destination", "-i", "--in-interface",
+      "-o", "--out-interface", "!", "--comment"};
+  std::string_view t = r.text;
+  bool value = false; // the next word is an option's value
+  for (size_t i = 0; i < t.size();) {
+    if (t[i] == ' ') {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    if (t[i] == '"') { // a quoted comment, with \" inside
+      for (end = i + 1; end < t.size() && t[end] != '"'; ++end)
+        if (t[end] == '\\')
+          ++end;
+      end = std::min(end + 1, t.size());
+    } else {
+      end = std::min(t.find(' ', i), t.size());
+    }
+    std::string_view w = t.substr(i, end - i);
+    i = end;
+    if (value) {
+      value = false;
+      continue;
+    }
+    if (w == "-j" || w == "--jump" || w == "-g" || w == "--goto")
+      return true; // the target's own options change what it does, not whether
+    if (w == "-m" || w == "--match") {
+      auto next = t.substr(i);
+      next.remove_prefix(std::min(next.find_first_not_of(' '), next.size()));
+      if (!next.starts_with("comment ") && next != "comment")
+        return false;
+      value = true;
+      continue;
+    }
+    if (!kDecided.count(w))
+      return false;
+    value = w != "!";
+  }
+  return true;
+}
+
+// Does the rule match every packet of the container that goes direction d?
+// Then a terminal verdict (accept, drop, a NAT) means no later rule sees
+// them: CNI's per-container nat chain accepts the network's own traffic
+// before its masquerade, which another container's traffic never reaches.
+bool certain(const Rule &r, const Scope &scope, unsigned d) {
+  if (scope.everything || r.may() || !only_decided_conditions(r))
+    return false;
+  // After source NAT a packet no longer carries the container's address.
+  const bool after_snat = r.hook == "postrouting" && r.priority > 100;
+  for (const auto &m : r.matches) {
+    const bool addr = (m.kind == Match::Kind::saddr && d == kOut && !after_snat) ||
+                      (m.kind == Match::Kind::daddr && d == kIn && !before_dnat(r));
+    const bool iface = (m.kind == Match::Kind::iif && d == kOut) ||
+                       (m.kind == Match::Kind::oif && d == kIn);
+    if ((!addr && !iface) || m.opaque || m.values.empty())
+      return false;
+    const auto &cands = addr ? scope.addresses : m.port ? scope.ports : scope.interfaces;
+    if (cands.empty())
+      return false;
+    for (const auto &c : cands) {
+      bool hit = false;
+      if (addr) {
+        auto a = parse_addr(c);
+        if (!a)
+          return false;
+        for (const auto &v : m.values) {
+          auto h = covers(v, *a);
+          if (!h)
+            return false;
+          hit |= *h;
+        }
+      } else {
+        for (const auto &v : m.values)
+          hit |= name_covers(v, c);
+      }
+      if (hit == m.negated)
+        return false;
+    }
+  }
+  return true;
+}
+
+unsigned certain_dirs(const Rule &r, const Scope &scope, unsigned dirs) {
+  unsigned out = 0;
+  for (unsigned d : {kOut, kIn})
+    if ((dirs & d) && certain(r, scope, d))
+      out |= d;
+  return out;
+}
+
+// Verdicts after which the packet leaves the table at this hook.
+bool ends_table(const Rule &r) {
+  return r.verdict == "accept" || r.verdict == "drop" || r.verdict.starts_with("reject") ||
+         r.verdict == "masquerade" || r.verdict == "redirect" || r.verdict.starts_with("snat") ||
+         is_dnat(r);
+}
+
 std::vector<std::string> published_addrs(const Ruleset &rs, const Scope &scope) {
   std::vector<std::string> out;
   for (const auto &p : publications(rs, scope.addresses))
@@ -270,12 +377,16 @@ std::vector<Rule> relevant(const Ruleset &rs, const Scope &scope) {
   });
   std::vector<Rule> out;
   std::set<Key> on_path; // a jump back into a chain being listed is a loop
-  std::function<void(const Chain &, const Key &, unsigned, int)> walk =
-      [&](const Chain &base, const Key &key, unsigned allowed, int depth) {
+  // Returns the directions whose every packet the chain certainly took out
+  // of the table (an accept, drop or NAT they all meet): later rules of the
+  // callers do not see them.
+  std::function<unsigned(const Chain &, const Key &, unsigned, int)> walk =
+      [&](const Chain &base, const Key &key, unsigned allowed, int depth) -> unsigned {
         auto it = by_chain.find(key);
         if (it == by_chain.end() || depth > 16 || on_path.count(key))
-          return;
+          return 0;
         on_path.insert(key);
+        unsigned ended = 0;
         for (const Rule *r : it->second) {
           unsigned d = directions(*r, scope, allowed, published);
           if (!d)
@@ -283,11 +394,26 @@ std::vector<Rule> relevant(const Ruleset &rs, const Scope &scope) {
           Rule copy = *r;
           copy.hook = base.hook; // where the kernel runs it, for a chain reached by jump
           copy.priority = base.priority;
+          const unsigned sure = certain_dirs(copy, scope, d);
           out.push_back(std::move(copy));
-          if (!r->jump.empty())
-            walk(base, {r->source, r->family, r->table, r->jump}, d, depth + 1);
+          unsigned gone = 0; // directions no later rule of this chain sees
+          if (!r->jump.empty()) {
+            gone = walk(base, {r->source, r->family, r->table, r->jump}, d, depth + 1) & sure;
+            ended |= gone;
+            if (r->is_goto)
+              gone |= sure; // the callee returns to our caller
+          } else if (ends_table(*r)) {
+            gone = sure;
+            ended |= sure;
+          } else if (r->verdict == "return") {
+            gone = sure;
+          }
+          allowed &= ~gone;
+          if (!allowed)
+            break;
         }
         on_path.erase(key);
+        return ended;
       };
   for (const Chain *c : bases)
     walk(*c, {c->source, c->family, c->table, c->name}, kOut | kIn, 0);

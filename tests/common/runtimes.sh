@@ -49,6 +49,11 @@ CTK_RT_DOCKER_DRIVER=${CTK_RT_DOCKER_DRIVER:-}
 # dockerd runs iptables in its own network namespace, the test's: the
 # machine's tables are never touched; they go with the namespace.
 CTK_RT_DOCKER_IPTABLES=${CTK_RT_DOCKER_IPTABLES:-}
+# CTK_RT_PODMAN_NETWORK=1: podman containers on its default CNI bridge
+# network (cni-podman0, 10.88.0.0/16) with the CNI plugins' iptables rules,
+# instead of network "none". podman runs the plugins in the test's network
+# namespace, so the bridge, the host-side veths and the rules stay there.
+CTK_RT_PODMAN_NETWORK=${CTK_RT_PODMAN_NETWORK:-}
 # podman's storage driver (containers-storage.conf), "overlay" unless set.
 CTK_RT_PODMAN_DRIVER=${CTK_RT_PODMAN_DRIVER:-overlay}
 
@@ -75,7 +80,7 @@ ctk_rt_init() {
     # Standard run directories the runtimes create whatever their flags say;
     # cleanup removes them (when empty) only if they did not exist before.
     local d
-    for d in /run/containerd /run/runc /run/docker; do
+    for d in /run/containerd /run/runc /run/docker /var/lib/cni; do
         [ -e "$d" ] || echo "$d" >>"$CTK_RT_DIR/created-run-dirs"
     done
     on_exit ctk_rt_cleanup
@@ -210,7 +215,7 @@ ctk_docker() { docker -H "unix://${CTK_DOCKER_SOCK:?dockerd not started}" "$@"; 
 # ctk_rt_setup_podman: podman has no daemon; this writes its configuration.
 # Every ctk_podman call runs in the test's netns.
 ctk_rt_setup_podman() {
-    local d="$CTK_RT_DIR/podman" nofile nproc
+    local d="$CTK_RT_DIR/podman" nofile nproc netns=none
     CTK_PODMAN_ROOT="$d/root"
     CTK_PODMAN_RUNROOT="$d/runroot"
     mkdir -p "$CTK_PODMAN_ROOT" "$CTK_PODMAN_RUNROOT" "$d/tmp" "$d/cni" "$d/volumes"
@@ -218,10 +223,24 @@ ctk_rt_setup_podman() {
     nproc=$(ulimit -u)
     [ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ] && nofile=65536
     [ "$nproc" = unlimited ] || [ "$nproc" -gt 4096 ] && nproc=4096
+    if [ -n "$CTK_RT_PODMAN_NETWORK" ]; then
+        netns=bridge
+        # podman's default network as it would make it, but with host-local's
+        # leases under the harness directory instead of /var/lib/cni/networks.
+        cat >"$d/cni/podman.conflist" <<EOF
+{ "cniVersion": "0.4.0", "name": "podman", "plugins": [
+  { "type": "bridge", "bridge": "cni-podman0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+    "ipam": { "type": "host-local", "dataDir": "$d/cni-leases", "routes": [{ "dst": "0.0.0.0/0" }],
+              "ranges": [[{ "subnet": "10.88.0.0/16", "gateway": "10.88.0.1" }]] } },
+  { "type": "portmap", "capabilities": { "portMappings": true } },
+  { "type": "firewall" },
+  { "type": "tuning" } ] }
+EOF
+    fi
     cat >"$d/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-netns = "none"
+netns = "$netns"
 log_driver = "k8s-file"
 
 [engine]
@@ -373,9 +392,17 @@ ctk_rt_cleanup() {
         sock=${sock#unix://}
         case $sock in /run/containerd/s/*) rm -f "$sock" ;; esac
     done
-    # runc state of podman (/run/runc) and ctr (/run/containerd/runc/<ns>).
+    # runc state of podman (/run/runc) and ctr (/run/containerd/runc/<ns>);
+    # libcni's cache of podman's CNI results (its directory is not settable).
     for i in $ids; do
-        rm -rf "/run/runc/$i" "/run/containerd/runc/$CTK_CTR_NAMESPACE/$i"
+        rm -rf "/run/runc/$i" "/run/containerd/runc/$CTK_CTR_NAMESPACE/$i" /var/lib/cni/results/*-"$i"-*
+    done
+    # Network namespaces podman made for its containers (CTK_RT_PODMAN_NETWORK),
+    # named in their runc bundles; `podman rm` would have removed them.
+    for f in $(cat "$CTK_RT_DIR"/podman/root/*-containers/*/userdata/config.json 2>/dev/null |
+        grep -o '/run/netns/netns-[0-9a-f-]*' | sort -u); do
+        umount "$f" 2>/dev/null
+        rm -f "$f"
     done
     _ctk_rt_umount_under "$CTK_RT_DIR"
     # rmdir only: a cgroup that still has processes stays (and is reported).

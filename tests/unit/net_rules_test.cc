@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "ctk/runtime/net_rules.h"
 
@@ -307,4 +308,88 @@ TEST(NetRules, RealDockerRulesetMergesCompletely) {
             nullptr); // db -> web:80 meets it
   Scope web{{"172.17.0.2"}, {"docker0"}, {"vethweb"}};
   EXPECT_NE(by_text(relevant(*rs, web), "-A DOCKER -d 172.17.0.2/32"), nullptr);
+}
+
+// podman 4 with CNI (iptables-nft-save of its namespace): a (10.88.0.2) and
+// b (10.88.0.3, -p 8080:80) on cni-podman0. portmap's DNAT sits in a
+// per-container CNI-DN-<hash> chain behind CNI-HOSTPORT-DNAT's multiport
+// jump; the bridge plugin's per-container nat chain accepts the network's
+// own traffic before it masquerades the rest.
+TEST(NetRules, PodmanCniChainsAndPortmapPublication) {
+  auto rs =
+      parse_iptables_save(fixture("podman-cni-iptables-nft-save.txt"), Source::iptables_nft, "ip");
+  ASSERT_TRUE(rs) << rs.error().message();
+  auto pubs = publications(*rs, {"10.88.0.3"});
+  ASSERT_EQ(pubs.size(), 1u);
+  EXPECT_EQ(to_string(pubs[0]), "tcp 0.0.0.0:8080 -> 10.88.0.3:80");
+  EXPECT_EQ(pubs[0].rule.chain, "CNI-DN-244b2691fed398abdc9ef");
+  EXPECT_EQ(pubs[0].rule.hook, "prerouting"); // PREROUTING -> CNI-HOSTPORT-DNAT -> CNI-DN-...
+  EXPECT_TRUE(publications(*rs, {"10.88.0.2"}).empty());
+
+  Scope b{{"10.88.0.3"}, {"cni-podman0"}, {"vethaa74c299"}};
+  auto mine = relevant(*rs, b);
+  // The firewall plugin's accepts for b, and a's (they match a <-> b traffic).
+  EXPECT_NE(by_text(mine, "-A CNI-FORWARD -s 10.88.0.3/32 -j ACCEPT"), nullptr);
+  EXPECT_NE(by_text(mine, "-A CNI-FORWARD -s 10.88.0.2/32 -j ACCEPT"), nullptr);
+  // b's own nat chain: the accept for the network, then the masquerade of
+  // what b sends elsewhere.
+  EXPECT_NE(by_text(mine, "-A CNI-244b2691fed398abdc9efb98 -d 10.88.0.0/16"), nullptr);
+  EXPECT_NE(by_text(mine, "-A CNI-244b2691fed398abdc9efb98 ! -d 224.0.0.0/4"), nullptr);
+  // a's chain sees a's packets to b, which its first rule accepts: a's
+  // masquerade never touches b's traffic.
+  EXPECT_NE(by_text(mine, "-A CNI-76a38978047e74ebfef601b2 -d 10.88.0.0/16"), nullptr);
+  EXPECT_EQ(by_text(mine, "-A CNI-76a38978047e74ebfef601b2 ! -d 224.0.0.0/4"), nullptr);
+  // portmap's mark match is not decided: may.
+  const Rule *masq = by_text(mine, "-A CNI-HOSTPORT-MASQ -m mark");
+  ASSERT_NE(masq, nullptr);
+  EXPECT_TRUE(masq->may());
+  // Everything, in b's own namespace: each rule at least once (portmap's
+  // chains run from PREROUTING and from OUTPUT, so twice).
+  Scope own;
+  own.everything = true;
+  std::set<std::pair<std::string, int>> listed;
+  for (const auto &r : relevant(*rs, own))
+    listed.insert({r.table + " " + r.chain, r.position});
+  EXPECT_EQ(listed.size(), rs->rules.size());
+}
+
+// An accept every packet of the container meets ends the table for it:
+// later rules of the chain and of its callers are not its traffic's, in
+// that direction only; a condition ctk does not decide (a protocol, a
+// state, an option it passes over) never ends anything.
+TEST(NetRules, CertainAcceptHidesLaterRulesInItsDirectionOnly) {
+  auto rs = parse_iptables_save("*filter\n"
+                                ":FORWARD ACCEPT [0:0]\n"
+                                ":X - [0:0]\n"
+                                "-A FORWARD -j X\n"
+                                "-A FORWARD -s 10.1.0.5/32 -o eth9 -j DROP\n"
+                                "-A FORWARD -d 10.1.0.5/32 -j DROP\n"
+                                "-A X -s 10.1.0.0/24 -p tcp -j ACCEPT\n"
+                                "-A X -s 10.1.0.0/24 -m addrtype --src-type LOCAL -j ACCEPT\n"
+                                "-A X -s 10.1.0.0/24 -m comment --comment \"a -p \\\"x\\\"\" -j ACCEPT\n"
+                                "-A X -s 10.1.0.5/32 -o eth9 -j LOG\n"
+                                "COMMIT\n",
+                                Source::iptables_nft, "ip");
+  ASSERT_TRUE(rs) << rs.error().message();
+  auto texts = [&](const Scope &s) {
+    std::vector<std::string> out;
+    for (const auto &r : relevant(*rs, s))
+      out.push_back(r.text);
+    return out;
+  };
+  // X's third accept takes every packet c sends (the comment's "-p" is
+  // quoted); what c sends to eth9 meets no later rule. What it receives goes on.
+  EXPECT_EQ(texts(Scope{{"10.1.0.5"}, {"br0"}, {"v5"}}),
+            (std::vector<std::string>{
+                "-A FORWARD -j X",
+                "-A X -s 10.1.0.0/24 -p tcp -j ACCEPT",
+                "-A X -s 10.1.0.0/24 -m addrtype --src-type LOCAL -j ACCEPT",
+                "-A X -s 10.1.0.0/24 -m comment --comment \"a -p \\\"x\\\"\" -j ACCEPT",
+                "-A FORWARD -d 10.1.0.5/32 -j DROP",
+            }));
+  // A second address outside 10.1.0.0/24: not every packet is accepted.
+  auto two = texts(Scope{{"10.1.0.5", "10.3.0.1"}, {"br0"}, {"v5"}});
+  EXPECT_NE(std::find(two.begin(), two.end(), "-A X -s 10.1.0.5/32 -o eth9 -j LOG"), two.end());
+  EXPECT_NE(std::find(two.begin(), two.end(), "-A FORWARD -s 10.1.0.5/32 -o eth9 -j DROP"),
+            two.end());
 }

@@ -125,7 +125,10 @@ enum class Applies { no, yes, may };
 Applies applies(const Rule &r, const Scope &scope);
 // Relevant rules in evaluation order: base chains by hook, then priority;
 // a jump's target chain is listed after the jumping rule (once per path,
-// cycles cut). Chains reached from no relevant rule are left out.
+// cycles cut). Chains reached from no relevant rule are left out, and so
+// are the rules after an accept, drop or NAT that every packet of the scope
+// meets in one direction, for that direction (only rules in iptables syntax
+// whose conditions are all addresses, interfaces and comments count).
 std::vector<Rule> relevant(const Ruleset &rs, const Scope &scope);
 
 // ---- port publications -------------------------------------------------------
