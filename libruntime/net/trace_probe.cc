@@ -222,16 +222,16 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
   return out;
 }
 
-Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
-  auto src = parse_ip(flow.src);
+namespace {
+
+// The probe's socket, opened in `ns` and bound to the flow's source and
+// `port` (0: any). A socket stays in the namespace it was made in.
+Result<UniqueFd> probe_socket(const Netns &ns, const Flow &flow, uint16_t port) {
+  auto src = parse_ip(flow.src, port);
   if (!src)
     return tl::unexpected(src.error());
-  if (!is_icmp(flow.proto) && !flow.dport)
-    return fail(Errc::invalid_argument, fmt::format("a {} probe needs a destination port (--dport)",
-                                                    proto_name(flow.proto)));
   const bool v6 = src->family == AF_INET6;
-  Probe p;
-  p.flow_ = flow;
+  UniqueFd fd;
   auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
     int type = flow.proto == IPPROTO_TCP   ? SOCK_STREAM
                : flow.proto == IPPROTO_UDP ? SOCK_DGRAM
@@ -240,42 +240,62 @@ Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
     int proto = flow.proto;
     if (is_icmp(flow.proto))
       proto = v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
-    p.fd_ = UniqueFd(socket(src->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto));
-    if (!p.fd_)
+    fd = UniqueFd(socket(src->family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto));
+    if (!fd)
       return fail_errno(fmt::format("cannot open a {} socket", proto_name(flow.proto)));
+    int one = 1;
     if (flow.proto == IPPROTO_TCP) {
       // One SYN: no retransmission beyond the first, so a dropped SYN is one packet.
-      int one = 1;
-      setsockopt(p.fd_.get(), IPPROTO_TCP, TCP_SYNCNT, &one, sizeof one);
+      setsockopt(fd.get(), IPPROTO_TCP, TCP_SYNCNT, &one, sizeof one);
+      // The next probe binds the same port again (see send()).
+      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     }
     // FREEBIND: the source may be an address the sender has but routes oddly (rp_filter tests).
-    int one = 1;
     if (v6) {
-      setsockopt(p.fd_.get(), IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
       // A UDP socket hears a router's ICMPv6 error (no route, unreachable)
       // only with RECVERR: recv() then fails with its errno.
       if (flow.proto == IPPROTO_UDP)
-        setsockopt(p.fd_.get(), IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+        setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
     } else {
-      setsockopt(p.fd_.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+      setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
     }
-    if (bind(p.fd_.get(), src->get(), src->len) != 0)
-      return fail_errno(fmt::format("cannot bind the probe to {}", flow.src));
-    if (is_icmp(flow.proto)) {
-      std::random_device rd;
-      p.sport_ = static_cast<uint16_t>(rd() % 60000 + 1024);
-      return {};
-    }
-    SockAddr bound;
-    bound.family = src->family;
-    bound.len = sizeof bound.ss;
-    if (getsockname(p.fd_.get(), bound.get(), &bound.len) != 0)
-      return fail_errno("cannot read the probe's port");
-    p.sport_ = bound.port();
+    if (bind(fd.get(), src->get(), src->len) != 0)
+      return fail_errno(port ? fmt::format("cannot bind the probe to port {} of {}", port, flow.src)
+                             : fmt::format("cannot bind the probe to {}", flow.src));
     return {};
   });
   if (!r)
     return tl::unexpected(r.error().wrap(fmt::format("cannot prepare the probe in {}", ns.label)));
+  return fd;
+}
+
+} // namespace
+
+Result<Probe> Probe::open(const Netns &ns, const Flow &flow) {
+  if (auto src = parse_ip(flow.src); !src)
+    return tl::unexpected(src.error());
+  if (!is_icmp(flow.proto) && !flow.dport)
+    return fail(Errc::invalid_argument, fmt::format("a {} probe needs a destination port (--dport)",
+                                                    proto_name(flow.proto)));
+  Probe p;
+  p.flow_ = flow;
+  p.ns_ = ns;
+  auto fd = probe_socket(ns, flow, 0);
+  if (!fd)
+    return tl::unexpected(fd.error());
+  p.fd_ = std::move(*fd);
+  if (is_icmp(flow.proto)) {
+    std::random_device rd;
+    p.sport_ = static_cast<uint16_t>(rd() % 60000 + 1024);
+    return p;
+  }
+  SockAddr bound;
+  bound.len = sizeof bound.ss;
+  if (getsockname(p.fd_.get(), bound.get(), &bound.len) != 0)
+    return fail_errno("cannot read the probe's port");
+  bound.family = bound.ss.ss_family;
+  p.sport_ = bound.port();
   return p;
 }
 
@@ -289,9 +309,19 @@ Result<void> Probe::send() {
                           : v6         ? fmt::format("[{}]:{}", flow_.dst, *flow_.dport)
                                        : fmt::format("{}:{}", flow_.dst, *flow_.dport));
   if (flow_.proto == IPPROTO_TCP) {
-    if (connecting_)
-      return {}; // the kernel retransmits the SYN itself
-    connecting_ = true;
+    if (connected_once_) {
+      // Each probe is a new connection's SYN from the same port (the one the
+      // tracing rules match): the last one is reset, not closed, so the
+      // port is not held in TIME_WAIT.
+      linger off{1, 0};
+      setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &off, sizeof off);
+      fd_.reset();
+      auto fd = probe_socket(ns_, flow_, sport_);
+      if (!fd)
+        return tl::unexpected(fd.error());
+      fd_ = std::move(*fd);
+    }
+    connected_once_ = true;
     if (connect(fd_.get(), dst->get(), dst->len) != 0 && errno != EINPROGRESS)
       return fail_errno(fmt::format("cannot send {}", what));
     return {};

@@ -261,13 +261,16 @@ bool Trace::wanted(const nt::SkbEvent &ev, const Outcome &o) const {
     return true;    // echo ids are not reported; errors always matter
   if (!flow_.sport) // no probe: connection attempts of the flow, as ctk's nftables rules
     return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
-  // With a probe: its own port only, and for TCP the handshake (SYN, SYN-ACK
-  // or RST), as ctk's nftables rules do.
-  bool ours = (ev.saddr == flow_.src && ev.sport == *flow_.sport) ||
-              (ev.daddr == flow_.src && ev.dport == *flow_.sport);
-  if (!ours)
+  // With a probe: its own port only, and for TCP the handshake as ctk's
+  // nftables rules see it: the SYN forward, the SYN-ACK or RST back. A RST
+  // from A is the reset of the previous probe's connection (Probe::send).
+  const bool out = ev.saddr == flow_.src && ev.sport == *flow_.sport;
+  const bool back = ev.daddr == flow_.src && ev.dport == *flow_.sport;
+  if (!out && !back)
     return false;
-  return ev.proto != IPPROTO_TCP || (ev.tcp_flags & 0x06) != 0;
+  if (ev.proto != IPPROTO_TCP)
+    return true;
+  return out ? (ev.tcp_flags & 0x02) != 0 : (ev.tcp_flags & 0x06) != 0;
 }
 
 void Trace::flush(long long pkt, Outcome &o) {

@@ -180,6 +180,13 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     // The packet waited for a next hop that never answered.
     if (o.neigh_failed && o.neigh_failed->first == k.netns_inode)
       causes.insert(causes.begin(), o.neigh_failed->second);
+    // Delivered to the right host, but no socket there takes it: a closed port.
+    if (k.reason_name == "NO_SOCKET" && (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP))
+      causes.insert(causes.begin(),
+                    fmt::format("no {} socket listens on {}{}", nt::proto_name(k.proto),
+                                with_port(k.daddr, k.dport),
+                                o.answer ? fmt::format(" (the sender's socket: {})", *o.answer)
+                                         : std::string()));
     emit(pkt, netns, "verdict", "", "dropped", "",
          fmt::format("{} at {}", k.reason_name, k.location_sym));
     emit(pkt, "", "summary", "", "DROPPED", "",

@@ -61,6 +61,24 @@ expect_contains "(a) udp" "$s" "DELIVERED to netns $P-b"
 s=$(summary --from pid://$A --to $NETLAB_B_IP --proto icmp --probe)
 expect_contains "(a) icmp" "$s" "DELIVERED to netns $P-b"
 no_tables "(a) udp, icmp"
+# --count 3 with TCP: three SYNs from the probe's port, each a new connection
+# (the last one reset), each delivered on its own.
+s=$(summary --from pid://$A --to pid://$B --dport 80 --probe --count 3)
+[ "$(grep -c "^DELIVERED to netns $P-b" <<<"$s")" = 3 ] || fail "(a) --count 3: not three deliveries: $s"
+[ "$(jq -r 'select(.Event == "sent") | .Detail' "$T/out.json" | sort -u | wc -l)" = 1 ] ||
+    fail "(a) --count 3: the probes did not share one source port"
+for n in 1 2 3; do
+    jq -r "select(.Packet == $n and .Event == \"hop\") | .Netns" "$T/out.json" | grep -qx "$P-b" ||
+        fail "(a) --count 3: packet $n has no hop in $P-b"
+done
+# and three times no socket at b (nothing listens on 81): the kernel's reason
+if [ -n "$BPF" ]; then
+    s=$(summary --from pid://$A --to pid://$B --dport 81 --probe --count 3)
+    [ "$(grep -c "NO_SOCKET" <<<"$s")" = 3 ] || fail "(a) --count 3 to a closed port: $s"
+    expect_contains "(a) closed port" "$s" "DROPPED in netns $P-b (eth0): NO_SOCKET at tcp_v4_rcv"
+    expect_contains "(a) closed port" "$s" \
+        "no tcp socket listens on $NETLAB_B_IP:81 (the sender's socket: refused)"
+fi
 
 # (b) an nftables drop in forward: the rule by table, chain, handle and comment.
 netlab_nft_drop $P || fail "netlab_nft_drop"

@@ -242,7 +242,8 @@ public:
   uint16_t sport() const { return sport_; }
   int fd() const { return fd_.get(); }
   // Sends one packet. An error here (ENETUNREACH: no route at the sender)
-  // means no packet left.
+  // means no packet left. TCP: each call after the first resets the last
+  // connection and sends a new SYN from the same port, on a new fd().
   Result<void> send();
   // After fd() polls ready: did the far end answer (SYN-ACK or RST, a UDP
   // reply or port-unreachable, an echo reply)? "connected", "refused",
@@ -252,10 +253,11 @@ public:
 private:
   Probe() = default;
   Flow flow_;
+  Netns ns_; // where fd_ is (a TCP probe opens a new socket for each SYN)
   UniqueFd fd_;
   uint16_t sport_ = 0;
   uint16_t seq_ = 0;
-  bool connecting_ = false;
+  bool connected_once_ = false;
 };
 
 } // namespace ctk::rt::nettrace
