@@ -103,6 +103,21 @@ tcp(socket.AF_INET, "0.0.0.0")' >/dev/null 2>&1 &
     return 1
 }
 
+# netlab_no_trace_left P WHAT [BPF]: fails (naming WHAT) if a ctk_trace_
+# table is in any of lab P's namespaces, or, when BPF is set, a tracing
+# program (nt_*) is still held by a ctk process.
+netlab_no_trace_left() {
+    local p=$1 what=$2 bpf=$3 ns
+    if [ -n "$bpf" ] && command -v bpftool >/dev/null && bpftool -j prog show 2>/dev/null |
+        jq -e '[.[] | select((.name // "") | startswith("nt_")) | select(any(.pids[]?; .comm == "ctk"))] | length > 0' >/dev/null; then
+        fail "$what: a BPF tracing program of ctk is still loaded"
+    fi
+    for ns in a b br rt; do
+        ! nl_in "$p-$ns" nft list tables 2>/dev/null | grep -q ctk_trace_ ||
+            fail "$what: a tracing table is left in $p-$ns: $(nl_in "$p-$ns" nft list tables)"
+    done
+}
+
 netlab_down() {
     local p=$1 ns pid
     for pid in ${NETLAB_A_PID:-} ${NETLAB_B_PID:-} ${NETLAB_B_SERVER_PID:-}; do

@@ -27,17 +27,7 @@ summary() {
 }
 # field EVENT KEY: KEY of every record of EVENT, one a line.
 field() { jq -r --arg e "$1" 'select(.Event == $e) | .'"$2" "$T/out.json"; }
-no_tables() {
-    local ns
-    if [ -n "$BPF" ] && command -v bpftool >/dev/null && bpftool -j prog show 2>/dev/null |
-        jq -e '[.[] | select((.name // "") | startswith("nt_")) | select(any(.pids[]?; .comm == "ctk"))] | length > 0' >/dev/null; then
-        fail "$1: a BPF tracing program of ctk is still loaded"
-    fi
-    for ns in a b br rt; do
-        ! nl_in "$P-$ns" nft list tables 2>/dev/null | grep -q ctk_trace_ ||
-            fail "$1: a tracing table is left in $P-$ns: $(nl_in "$P-$ns" nft list tables)"
-    done
-}
+no_tables() { netlab_no_trace_left $P "$1" "$BPF"; }
 lab() {
     netlab_down $P
     netlab_up $P || fail "netlab_up"
