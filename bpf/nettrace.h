@@ -1,9 +1,10 @@
 /* Events and filter of the flow tracer (bpf/nettrace.bpf.c), shared with
  * its loader libruntime/net/trace_bpf.cc. Fixed-width types only.
  *
- * The filter: addresses live in the `addrs` hash map (key: family and 16
- * address bytes, IPv4 in the first four), each with NETTRACE_SIDE_* bits;
- * protocol and port are read-only globals set before load. */
+ * The filter: each address with NETTRACE_SIDE_* bits, up to
+ * NETTRACE_FAST_ADDRS of them in the read-only cfg_addrs (compared inline),
+ * more in the `addrs` hash map (key: family and 16 address bytes, IPv4 in
+ * the first four); protocol and port are read-only globals set before load. */
 #ifndef CTK_BPF_NETTRACE_H
 #define CTK_BPF_NETTRACE_H
 

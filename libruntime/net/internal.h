@@ -50,7 +50,8 @@ Result<void> write_state(const std::string &path, std::string_view data);
 // libnftables: run commands (one transaction per call) and list as JSON.
 Result<void> nft_run(const std::string &commands);
 Result<nlohmann::json> nft_list(const std::string &command);
-// The same listing in nft syntax, with handles ("... # handle 4").
+// The same listing in nft syntax, with handles ("... # handle 4"); for
+// commands that change the ruleset, their output (usually none).
 Result<std::string> nft_list_text(const std::string &command);
 // Runs /usr/sbin/NAME with `args` (no shell) in the calling thread's
 // namespaces and returns its stdout.

@@ -305,8 +305,12 @@ Result<SkbTracer> SkbTracer::start(const FlowFilter &f) {
   auto impl = std::make_unique<Impl>();
   impl->prog.reset(raw);
 
+  // Up to NETTRACE_FAST_ADDRS the program compares cfg.addrs inline and
+  // never looks in the map.
   const int addrs_fd = nettrace_lskel_addrs_fd(raw);
   for (const auto &[key, value] : bits) {
+    if (bits.size() <= NETTRACE_FAST_ADDRS)
+      break;
     nettrace_addr a{};
     a.family = key.first;
     std::memcpy(a.addr, key.second.data(), 16);

@@ -22,12 +22,12 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <nftables/libnftables.h>
 #include <nlohmann/json.hpp>
 
 #include "ctk/runtime/net_trace.h"
 #include "ctk/runtime/ns.h"
 #include "ctk/runtime/proc.h"
+#include "internal.h"
 
 namespace ctk::rt::nettrace {
 
@@ -35,28 +35,10 @@ namespace {
 
 constexpr std::string_view kPrefix = "ctk_trace_";
 
-// libnftables with its output in a buffer, run on the calling thread (which
-// is inside the namespace it must act on).
-Result<std::string> nft_text(const std::string &commands) {
-  std::unique_ptr<nft_ctx, void (*)(nft_ctx *)> ctx(nft_ctx_new(NFT_CTX_DEFAULT), nft_ctx_free);
-  if (!ctx)
-    return fail(Errc::io, "cannot create an nftables context");
-  nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_HANDLE);
-  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
-    return fail(Errc::io, "cannot buffer nftables output");
-  if (nft_run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
-    std::string err = nft_ctx_get_error_buffer(ctx.get());
-    err = std::string(trim(err.substr(0, err.find('\n'))));
-    return fail(Errc::io, err.empty() ? "nftables refused the commands" : err);
-  }
-  const char *out = nft_ctx_get_output_buffer(ctx.get());
-  return std::string(out ? out : "");
-}
-
 Result<std::string> nft_in(const Netns &ns, const std::string &commands) {
   std::string out;
   auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
-    auto t = nft_text(commands);
+    auto t = net::detail::nft_list_text(commands); // any commands: their output, if any
     if (!t)
       return tl::unexpected(t.error());
     out = std::move(*t);
@@ -337,6 +319,50 @@ Result<std::string> write_record(const std::string &dir, const std::vector<Netns
 
 } // namespace
 
+namespace {
+
+// The commands that delete the ctk_trace_<pid> tables of `listing` (a
+// `list tables`) whose pid is gone, or is `reused` (a record showed that
+// pid's ctk is gone although the pid lives); *count says how many.
+std::string drops_of_the_gone(const std::string &listing, pid_t reused, int *count) {
+  std::string cmds;
+  for (const auto &[family, name] : trace_tables(listing)) {
+    unsigned long long pid;
+    if (!parse_uint(std::string_view(name).substr(kPrefix.size()), pid) || pid > INT32_MAX)
+      continue;
+    bool gone = static_cast<pid_t>(pid) == reused ||
+                (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+    if (static_cast<pid_t>(pid) == getpid() || !gone)
+      continue; // ours, or a live trace of another ctk
+    cmds += drop_table(family, name);
+    ++*count;
+  }
+  return cmds;
+}
+
+// In `ns`: the tables of the gone (see drops_of_the_gone) deleted, then
+// `then` run, in one visit and one transaction. Returns how many were deleted.
+Result<int> sweep_and_run(const Netns &ns, pid_t reused, const std::string &then) {
+  int removed = 0;
+  auto r = ns::in_netns(ns.fd->get(), [&]() -> Result<void> {
+    auto listing = net::detail::nft_list_text("list tables");
+    if (!listing)
+      return wrap(listing, "cannot list the tables");
+    std::string cmds = drops_of_the_gone(*listing, reused, &removed) + then;
+    if (cmds.empty())
+      return {};
+    auto done = net::detail::nft_list_text(cmds);
+    if (!done)
+      return tl::unexpected(done.error());
+    return {};
+  });
+  if (!r)
+    return tl::unexpected(r.error());
+  return removed;
+}
+
+} // namespace
+
 Result<TraceTables> TraceTables::install(const std::vector<Netns> &namespaces, const Flow &flow,
                                          const std::string &record_dir) {
   TraceTables t;
@@ -353,12 +379,16 @@ Result<TraceTables> TraceTables::install(const std::vector<Netns> &namespaces, c
     // Delete first: a table of a previous run of this pid would add rules twice.
     std::string cmds = drop_table("inet", t.name_) + (bridge ? drop_table("bridge", t.name_) : "") +
                        ruleset(flow, t.name_, bridge);
-    auto r = nft_in(ns, cmds);
+    // A killed ctk's tables go in the same visit (its record leads
+    // remove_stale_records there too, but a namespace it could not reopen
+    // is found here when a trace crosses it again).
+    auto r = sweep_and_run(ns, 0, cmds);
     if (!r) {
       (void)t.remove();
       return tl::unexpected(
           r.error().wrap(fmt::format("cannot install the tracing table in {}", ns.label)));
     }
+    t.stale_removed_ += *r;
     t.installed_.emplace_back(ns, bridge);
   }
   return t;
@@ -369,6 +399,7 @@ TraceTables &TraceTables::operator=(TraceTables &&o) noexcept {
     (void)remove();
     name_ = std::move(o.name_);
     record_ = std::exchange(o.record_, {});
+    stale_removed_ = o.stale_removed_;
     installed_ = std::move(o.installed_);
   }
   return *this;
@@ -395,35 +426,6 @@ Result<void> TraceTables::remove() {
     ::unlink(record_.c_str());
   record_.clear();
   return first;
-}
-
-namespace {
-// Deletes the ctk_trace_<pid> tables in `ns` of a pid that is gone, or is
-// `reused` (a record showed that pid's ctk is gone although the pid lives).
-Result<int> remove_tables_of_the_gone(const Netns &ns, pid_t reused) {
-  auto listing = nft_in(ns, "list tables");
-  if (!listing)
-    return wrap(listing, fmt::format("cannot list the tables of {}", ns.label));
-  int removed = 0;
-  for (const auto &[family, name] : trace_tables(*listing)) {
-    unsigned long long pid;
-    if (!parse_uint(std::string_view(name).substr(kPrefix.size()), pid) || pid > INT32_MAX)
-      continue;
-    bool gone = static_cast<pid_t>(pid) == reused ||
-                (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
-    if (static_cast<pid_t>(pid) == getpid() || !gone)
-      continue; // ours, or a live trace of another ctk
-    auto r = nft_in(ns, drop_table(family, name));
-    if (!r)
-      return wrap(r, fmt::format("cannot remove stale table {} {} in {}", family, name, ns.label));
-    ++removed;
-  }
-  return removed;
-}
-} // namespace
-
-Result<int> remove_stale_tables(const Netns &ns) {
-  return remove_tables_of_the_gone(ns, 0);
 }
 
 Result<int> remove_stale_records(const std::string &record_dir) {
@@ -461,7 +463,7 @@ Result<int> remove_stale_records(const std::string &record_dir) {
       if (!fd || ::fstat(fd->get(), &st) != 0 || st.st_ino != ns.inode)
         continue; // the namespace is gone, and its tables with it
       ns.fd = std::make_shared<UniqueFd>(std::move(*fd));
-      auto r = remove_tables_of_the_gone(ns, static_cast<pid_t>(pid));
+      auto r = sweep_and_run(ns, static_cast<pid_t>(pid), "");
       if (!r) {
         complete = false;
         continue;
@@ -472,13 +474,6 @@ Result<int> remove_stale_records(const std::string &record_dir) {
       ::unlink(path.c_str());
   }
   return removed;
-}
-
-Result<int> count_trace_tables(const Netns &ns) {
-  auto listing = nft_in(ns, "list tables");
-  if (!listing)
-    return wrap(listing, fmt::format("cannot list the tables of {}", ns.label));
-  return static_cast<int>(trace_tables(*listing).size());
 }
 
 // ---- reader --------------------------------------------------------------------

@@ -87,18 +87,8 @@ Result<std::vector<std::string>> ip_addresses(const Netns &ns, int family) {
   return global;
 }
 
-Result<std::vector<std::string>> ipv4_addresses(const Netns &ns) {
-  return ip_addresses(ns, AF_INET);
-}
-
 int address_family(std::string_view text) {
-  std::string s(text);
-  unsigned char buf[sizeof(in6_addr)];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1)
-    return AF_INET;
-  if (inet_pton(AF_INET6, s.c_str(), buf) == 1)
-    return AF_INET6;
-  return 0;
+  return ni::parse_ip(text).value_or(0);
 }
 
 bool usable_address(std::string_view text) {
@@ -148,13 +138,9 @@ Result<std::optional<AddressText>> parse_address(std::string_view text) {
   // One spelling for comparisons with what the kernel reports (fd00:77:0::3
   // is fd00:77::3).
   out.family = address_family(addr);
-  unsigned char raw[sizeof(in6_addr)];
-  char canon[INET6_ADDRSTRLEN] = {};
-  if (out.family && inet_pton(out.family, std::string(addr).c_str(), raw) == 1 &&
-      inet_ntop(out.family, raw, canon, sizeof canon))
-    out.address = canon;
-  else
+  if (!out.family)
     return std::optional<AddressText>();
+  out.address = ni::canonical_ip(out.family, addr);
   if (has_port) {
     unsigned long long p;
     if (!parse_uint(port, p) || p == 0 || p > 65535)

@@ -1,6 +1,5 @@
 // The probe that sends a traced flow's packets from the sender's namespace,
-// and what explains a packet that cannot exist: the FIB's answer and the
-// state of links and bridge ports.
+// and what explains a packet that cannot exist: the FIB's answer.
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -11,8 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <linux/if.h>
-#include <linux/if_bridge.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -20,14 +17,9 @@
 #include <random>
 
 #include <fmt/format.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/bridge.h>
-#include <netlink/route/link/veth.h>
 
 #include "ctk/runtime/net_trace.h"
 #include "ctk/runtime/ns.h"
-#include "internal.h"
 
 namespace ctk::rt::nettrace {
 
@@ -88,25 +80,6 @@ void put_attr(char *buf, size_t &len, uint16_t type, const void *data, size_t si
   a->nla_len = static_cast<uint16_t>(NLA_HDRLEN + size);
   std::memcpy(buf + len + NLA_HDRLEN, data, size);
   len += NLA_ALIGN(a->nla_len);
-}
-
-const char *route_type(unsigned t) {
-  switch (t) {
-  case RTN_UNICAST:
-    return "unicast";
-  case RTN_LOCAL:
-    return "local";
-  case RTN_BROADCAST:
-    return "broadcast";
-  case RTN_UNREACHABLE:
-    return "unreachable";
-  case RTN_BLACKHOLE:
-    return "blackhole";
-  case RTN_PROHIBIT:
-    return "prohibit";
-  default:
-    return "other";
-  }
 }
 
 uint16_t checksum(const void *data, size_t len) {
@@ -196,7 +169,7 @@ Result<FibResult> fib_lookup(const Netns &ns, const std::string &dst,
       return {};
     }
     auto *rm = static_cast<rtmsg *>(NLMSG_DATA(rh));
-    out.type = route_type(rm->rtm_type);
+    out.type = netinspect::route_type_name(rm->rtm_type);
     int alen = static_cast<int>(RTM_PAYLOAD(rh));
     for (auto *a = RTM_RTA(rm); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
       if (a->rta_type == RTA_GATEWAY)

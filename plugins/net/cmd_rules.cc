@@ -95,11 +95,7 @@ std::vector<std::string> addresses_of(const std::vector<ni::Iface> &ifaces) {
 }
 
 std::string who_of(const std::optional<rt::discovery::Container> &c, const std::string &label) {
-  if (c && !c->name.empty())
-    return c->name;
-  if (c)
-    return c->id.substr(0, 12);
-  return label;
+  return c ? ni::containers_label({*c}) : label;
 }
 
 // The namespaces of a TARGET: its own (every rule), and each namespace one

@@ -136,9 +136,9 @@ rt::Result<Resolved> resolve_endpoint(std::string_view role, const std::string &
 namespace trace {
 
 int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) {
-  std::vector<nt::NftEvent> events;
   for (long long pkt = probe ? 1 : 0; pkt <= (probe ? count : 0); ++pkt) {
     Outcome o;
+    headers_.clear(); // trace ids are per packet's traversal
     legacy_before_.clear();
     for (size_t i = 0; i < path_.size(); ++i) {
       auto c = rt::netrules::legacy_counters(path_[i].fd->get());
@@ -208,16 +208,16 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
         }
       if (o.drop && settle == kNotSettling)
         settle = Clock::now() + std::chrono::milliseconds(200);
-      bool answered =
-          o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+      const bool answered = o.answered();
       if (probe && (o.delivered || o.consumed) && (o.reply || answered) && (answered || !o.answer))
         break;
       if (o.kdrop && settle == kNotSettling)
         settle = Clock::now() + std::chrono::milliseconds(200);
       if (!probe && (o.drop || (o.delivered && o.reply))) {
         // Passive: each end is one packet's verdict.
-        finish(0, o, timeout);
+        finish(0, o);
         o = Outcome{};
+        headers_.clear();
         settle = kNotSettling;
         if (++verdicts >= count)
           break;
@@ -225,7 +225,7 @@ int Trace::run(std::optional<nt::Probe> probe, long long count, double timeout) 
     }
     flush(pkt, o);
     if (probe || !verdicts)
-      finish(pkt, o, timeout);
+      finish(pkt, o);
   }
   uint64_t lost = 0;
   for (const auto &r : readers_)
@@ -351,8 +351,8 @@ int run_trace(Call &call) {
   std::stable_partition(path->begin(), path->end(), [&](const nt::Netns &ns) {
     return !(b->netns && ns.inode == b->netns->inode);
   });
-  // A killed ctk's tables: wherever its record says, and in case a record
-  // is missing (a ctk older than records), in the namespaces of this path.
+  // A killed ctk's tables, wherever its record says (install() also
+  // deletes those it meets on this path).
   const std::string records = call.run_root() + "/net-trace";
   auto recorded = nt::remove_stale_records(records);
   if (!recorded)
@@ -360,14 +360,6 @@ int run_trace(Call &call) {
   if (*recorded)
     call.log(CTK_LOG_INFO,
              fmt::format("removed {} stale tracing table(s) a killed ctk left", *recorded));
-  for (const auto &ns : *path) {
-    auto stale = nt::remove_stale_tables(ns);
-    if (!stale)
-      return call.fail(stale.error());
-    if (*stale)
-      call.log(CTK_LOG_INFO,
-               fmt::format("removed {} stale tracing table(s) in {}", *stale, ns.label));
-  }
   Trace trace(call, *a, *b, flow, *path);
   // Readers first: an event between the table and its reader would be lost.
   for (const auto &ns : *path) {
@@ -380,6 +372,9 @@ int run_trace(Call &call) {
   if (!tables)
     return call.fail(tables.error());
   trace.table_ = tables->name();
+  if (tables->stale_removed())
+    call.log(CTK_LOG_INFO, fmt::format("removed {} stale tracing table(s) on the path",
+                                       tables->stale_removed()));
   std::string labels;
   for (const auto &ns : *path)
     labels += (labels.empty() ? "" : ", ") + ns.label;
@@ -393,7 +388,6 @@ int run_trace(Call &call) {
   // The kernel half: hops through devices and namespaces, drops with the
   // kernel's reason. Without BPF the trace goes on with netfilter's view.
   nt::FlowFilter filter;
-  filter.family = flow.family;
   filter.proto = flow.proto;
   filter.side_a = {flow.src};
   filter.side_b = {flow.dst};

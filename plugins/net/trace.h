@@ -56,6 +56,11 @@ struct Outcome {
   // A next hop whose neighbour entry failed (ARP or neighbour discovery got
   // no answer): netns inode, and the words for the summary.
   std::optional<std::pair<uint64_t, std::string>> neigh_failed;
+
+  // The probe's socket heard B: a connection, a refusal or a reply.
+  bool answered() const {
+    return answer && (*answer == "connected" || *answer == "refused" || *answer == "reply");
+  }
 };
 
 class Trace {
@@ -116,7 +121,7 @@ private:
       return ev.proto == flow_.proto && ev.sport == *flow_.sport && ev.saddr == flow_.src;
     return ev.saddr == flow_.src;
   }
-  int finish(long long pkt, const Outcome &o, double timeout);
+  void finish(long long pkt, const Outcome &o);
   void explain_timeout(long long pkt, const Outcome &o);
   std::vector<std::string> causes_in(long long pkt, const Outcome &o, const std::string &only);
   void explain_no_route(long long pkt, const rt::Error &why);

@@ -174,11 +174,7 @@ void Trace::skb_event(long long pkt, const nt::SkbEvent &in, Outcome &o) {
   bool is_packet = ev.kind != nt::SkbEventKind::arp && ev.kind != nt::SkbEventKind::neigh;
   bool fwd = false;
   if (is_packet) {
-    nt::NftEvent t;
-    t.saddr = ev.saddr;
-    t.proto = ev.proto;
-    t.sport = ev.sport;
-    fwd = o.skbs.count(ev.skb) || forward(t);
+    fwd = o.skbs.count(ev.skb) || skb_forward(ev);
     bool icmp_error = nt::is_icmp_error(ev.proto, ev.icmp_type);
     if (fwd)
       o.skbs.insert(ev.skb);

@@ -116,7 +116,7 @@ void Trace::explain_timeout(long long pkt, const Outcome &o) {
                    causes.empty() ? "" : "; probable cause: " + causes.front(), why));
 }
 
-int Trace::finish(long long pkt, const Outcome &o, double timeout) {
+void Trace::finish(long long pkt, const Outcome &o) {
   if (o.drop) {
     const auto &d = *o.drop;
     std::string rule =
@@ -138,10 +138,9 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     emit(pkt, "", "summary", "", "DROPPED", "",
          fmt::format("DROPPED in netns {} ({}{}{}): {} (NETFILTER_DROP)", d.ns_label, place,
                      place.empty() ? "" : ", ", hook, rule));
-    return 0;
+    return;
   }
-  bool answered =
-      o.answer && (*o.answer == "connected" || *o.answer == "refused" || *o.answer == "reply");
+  const bool answered = o.answered();
   bool netfilter = !o.kdrop || o.kdrop->reason_name == "NETFILTER_DROP";
   if (!o.delivered && !o.consumed && !answered && netfilter) {
     // iptables-legacy, which nftables tracing cannot see: a DROP whose
@@ -166,7 +165,7 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
              fmt::format(
                  "DROPPED in netns {} ({}{}{}): {} \"{}\" (NETFILTER_DROP; named by its counter)",
                  ns.label, seen, seen.empty() ? "" : ", ", c.chain, rule, c.text));
-        return 0;
+        return;
       }
     }
   }
@@ -193,7 +192,7 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
          fmt::format("DROPPED in netns {}{}: {} at {}{}", netns,
                      dev.empty() ? "" : fmt::format(" ({})", dev), k.reason_name, k.location_sym,
                      causes.empty() ? "" : "; " + causes.front()));
-    return 0;
+    return;
   }
   if ((o.delivered || o.consumed) && (o.reply || answered)) {
     nt::NftEvent d;
@@ -218,7 +217,7 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
     emit(pkt, "", "summary", "", "DELIVERED", "",
          fmt::format("DELIVERED to netns {} ({}){}, reply seen{}", d.ns_label, where_of(d), nat,
                      how));
-    return 0;
+    return;
   }
   // A socket error that an ICMP message caused (not a timeout of our own).
   bool icmp_answer =
@@ -241,11 +240,11 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
                        "(the sender's socket: {})",
                        ns.label, from, fib && fib->error ? "no route to" : "cannot forward to",
                        flow_.dst, *o.answer));
-      return 0;
+      return;
     }
     emit(pkt, "", "verdict", "", "error", "", *o.answer);
     emit(pkt, "", "summary", "", "ERROR", "", fmt::format("NOT DELIVERED: {}", *o.answer));
-    return 0;
+    return;
   }
   if (answered) {
     // The far end answered, but the packet left the traced flow on the way
@@ -261,11 +260,9 @@ int Trace::finish(long long pkt, const Outcome &o, double timeout) {
              "ANSWERED ({}): {}the reply came back, but where the packet was consumed was not "
              "traced (it left the traced addresses after {})",
              *o.answer, nat, o.last_hop ? "netns " + o.last_hop->ns_label : "the sender"));
-    return 0;
+    return;
   }
-  (void)timeout;
   explain_timeout(pkt, o);
-  return 0;
 }
 
 } // namespace ctk::plugins::net::trace

@@ -51,8 +51,6 @@ Result<Netns> netns_of(const netinspect::Endpoint &e, const std::vector<Netns> &
 // The addresses of `family` (AF_INET, AF_INET6) configured in a namespace,
 // global scope first.
 Result<std::vector<std::string>> ip_addresses(const Netns &ns, int family);
-// The IPv4 addresses configured in a namespace (global scope first).
-Result<std::vector<std::string>> ipv4_addresses(const Netns &ns);
 // The namespace among `candidates`, in their order, that has `address`
 // (IPv4 or IPv6).
 Result<std::optional<Netns>> owner_of_address(const std::string &address,
@@ -171,6 +169,8 @@ public:
   ~TraceTables();
   Result<void> remove();
   const std::string &name() const { return name_; }
+  // Tables of killed ctks that install() found in these namespaces and deleted.
+  int stale_removed() const { return stale_removed_; }
   // The nft text of the tracing rules (for tests and --verbose).
   static std::string ruleset(const Flow &flow, const std::string &name, bool bridge);
 
@@ -178,18 +178,14 @@ private:
   TraceTables() = default;
   std::string name_;
   std::string record_; // the record's path, if install() wrote one
+  int stale_removed_ = 0;
   std::vector<std::pair<Netns, bool /*bridge table*/>> installed_;
 };
 // For every record in `record_dir` whose ctk process is gone (or its PID
-// reused): remove_stale_tables() in each recorded namespace that still
+// reused): that ctk's tables deleted in each recorded namespace that still
 // exists (one that is gone took its tables along), then the record.
 // Returns how many tables were removed.
 Result<int> remove_stale_records(const std::string &record_dir);
-// Deletes every ctk_trace_<pid> table in `ns` whose pid is not alive;
-// returns how many.
-Result<int> remove_stale_tables(const Netns &ns);
-// How many ctk_trace_* tables `ns` holds (for tests and checks).
-Result<int> count_trace_tables(const Netns &ns);
 
 // One NFT_MSG_TRACE event.
 struct NftEvent {

@@ -41,7 +41,6 @@
 namespace ctk::rt::nettrace {
 
 struct FlowFilter {
-  int family = AF_INET; // of the addresses below; both families are traced
   uint8_t proto = 0;    // 0 any, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP(V6)
   // Addresses of the two ends (IPv4 or IPv6 text). An empty side matches
   // any address.
