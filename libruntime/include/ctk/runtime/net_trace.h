@@ -3,12 +3,13 @@
 // packets, and a FIB explanation where no packet can exist.
 //
 //   namespace nt = ctk::rt::nettrace;
-//   auto ends = nt::resolve_endpoint("10.77.0.3", {});          // or a pid's namespace
+//   auto known = nt::list_namespaces(resolver);                  // every namespace, opened
+//   auto owner = nt::owner_of_address("10.77.0.3", *known);      // or netns_of(a netinspect endpoint)
 //   nt::Flow flow{.src = a.address, .dst = b.address, .proto = IPPROTO_TCP, .dport = 80};
 //   auto probe = nt::Probe::open(*a.netns, flow);                // bound: flow.sport known
 //   flow.sport = probe->sport();
-//   auto path = nt::path_namespaces(a, b, flow);                 // A's, B's and those between
-//   auto tables = nt::TraceTables::install(path, flow);          // ctk_trace_<pid> in each
+//   auto path = nt::path_namespaces(a, b, flow, *known);         // A's, B's and those between
+//   auto tables = nt::TraceTables::install(*path, flow, "/run/ctk/net-trace");
 //   auto reader = nt::NftraceReader::open(ns);                   // one per namespace
 //   probe->send();  ...  poll(reader->fd()) ... reader->read(events);
 //
